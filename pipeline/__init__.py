@@ -1,0 +1,1 @@
+"""The self-mutating CDK pipeline that delivers the application through dev, staging and prod."""

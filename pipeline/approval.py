@@ -1,0 +1,64 @@
+"""The manual approval before prod, and the managed policy that lets approvers press its button only."""
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from aws_cdk import pipelines
+from constructs import Construct
+
+from stages.config import PipelineConfig
+
+APPROVAL_STEP_ID = "PromoteToProd"
+PROD_STAGE_NAME = "prod"
+
+
+def approval_step(
+    *, config: PipelineConfig, commit_id: str, staging_api_url: str, topic: sns.ITopic
+) -> pipelines.ManualApprovalStep:
+    """Tells the approver what ships: the commit (with a link to it) and where staging runs it."""
+    return pipelines.ManualApprovalStep(
+        APPROVAL_STEP_ID,
+        comment=(
+            f"Promote commit {commit_id} of {config.repository} ({config.branch}) to prod. "
+            f"It passed its tests, the compliance gate and the staging smoke tests; "
+            f"staging serves it at {staging_api_url}. "
+            "Approve to deploy it to prod, reject to stop this run."
+        ),
+        review_url=config.commit_url_template.format(repository=config.repository, commit=commit_id),
+        notification_topic=topic,
+    )
+
+
+class ApproversPolicy(Construct):
+    """A group whose members may approve or reject the prod promotion of this pipeline and nothing else."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: PipelineConfig, pipeline_name: str) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        pipeline_arn = stack.format_arn(service="codepipeline", resource=pipeline_name)
+        self.approval_action_arn = f"{pipeline_arn}/{PROD_STAGE_NAME}/{APPROVAL_STEP_ID}"
+        self.group = iam.Group(self, "Group", group_name=config.approvers_group_name)
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            description=f"Approve or reject the prod promotion of the {pipeline_name} pipeline, nothing else",
+            groups=[self.group],
+            statements=[
+                iam.PolicyStatement(
+                    sid="ApproveProdPromotion",
+                    actions=["codepipeline:PutApprovalResult"],
+                    resources=[self.approval_action_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadThisPipelineInTheConsole",
+                    actions=[
+                        "codepipeline:GetPipeline",
+                        "codepipeline:GetPipelineState",
+                        "codepipeline:GetPipelineExecution",
+                        "codepipeline:ListPipelineExecutions",
+                        "codepipeline:ListActionExecutions",
+                    ],
+                    resources=[pipeline_arn],
+                ),
+            ],
+        )

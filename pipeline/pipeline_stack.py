@@ -1,0 +1,185 @@
+"""The pipeline stack: source, synth, self-mutation, assets, dev -> staging -> (approval) -> prod."""
+
+import json
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_iam as iam
+from aws_cdk import pipelines
+from constructs import Construct
+
+from pipeline.approval import ApproversPolicy, approval_step
+from pipeline.artifact_store import ArtifactStore
+from pipeline.buildspec import synth_build_spec
+from pipeline.notifications import PipelineTopics
+from stages.application_stage import PROJECT_TAG, ApplicationStage
+from stages.config import AppConfig, EnvironmentConfig
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_8_0
+SOURCE_ACTION_NAME = "Source"
+
+
+def pinned_cli_version() -> str:
+    """The CDK CLI version package.json pins, so the pipeline's own steps use the CLI we test with."""
+    package = json.loads((REPO_ROOT / "package.json").read_text(encoding="utf-8"))
+    return str(package["devDependencies"]["aws-cdk"])
+
+
+class PipelineStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, **kwargs: object) -> None:
+        pipeline_config = config.pipeline
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"Delivery pipeline {pipeline_config.name}: {pipeline_config.repository}@{pipeline_config.branch} to dev, staging and prod",
+            termination_protection=True,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        Tags.of(self).add("project", PROJECT_TAG)
+        Tags.of(self).add("managed-by", "cdk-pipelines")
+
+        store = ArtifactStore(self, "Artifacts")
+        topics = PipelineTopics(self, "Notifications", config=pipeline_config)
+        self.test_reports = codebuild.ReportGroup(
+            self, "TestReports", type=codebuild.ReportGroupType.TEST, removal_policy=RemovalPolicy.DESTROY
+        )
+        self.smoke_test_reports = codebuild.ReportGroup(
+            self, "SmokeTestReports", type=codebuild.ReportGroupType.TEST, removal_policy=RemovalPolicy.DESTROY
+        )
+
+        self.source = pipelines.CodePipelineSource.connection(
+            pipeline_config.repository,
+            pipeline_config.branch,
+            connection_arn=pipeline_config.connection_arn,
+            action_name=SOURCE_ACTION_NAME,
+        )
+        synth = pipelines.CodeBuildStep(
+            "Synth",
+            input=self.source,
+            commands=[],
+            primary_output_directory="cdk.out",
+            partial_build_spec=synth_build_spec({"tests": self.test_reports}),
+            build_environment=codebuild.BuildEnvironment(
+                build_image=BUILD_IMAGE, compute_type=codebuild.ComputeType.MEDIUM
+            ),
+            cache=codebuild.Cache.local(codebuild.LocalCacheMode.CUSTOM, codebuild.LocalCacheMode.SOURCE),
+            timeout=Duration.minutes(30),
+            role_policy_statements=[_report_statement(self.test_reports)],
+        )
+        self.pipeline = pipelines.CodePipeline(
+            self,
+            "Pipeline",
+            pipeline_name=pipeline_config.name,
+            pipeline_type=codepipeline.PipelineType.V2,
+            synth=synth,
+            self_mutation=True,
+            publish_assets_in_parallel=False,
+            artifact_bucket=store.bucket,
+            cross_account_keys=config.has_cross_account_environment,
+            enable_key_rotation=True,
+            cli_version=pinned_cli_version(),
+            docker_enabled_for_synth=False,
+            docker_enabled_for_self_mutation=False,
+            code_build_defaults=pipelines.CodeBuildOptions(
+                build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE)
+            ),
+        )
+
+        commit_id = self.source.source_attribute("CommitId")
+        staging_api_url = ""
+        for env_config in config.ordered_environments:
+            pre: list[pipelines.Step] = []
+            if env_config.is_production:
+                pre.append(
+                    approval_step(
+                        config=pipeline_config,
+                        commit_id=commit_id,
+                        staging_api_url=staging_api_url,
+                        topic=topics.approvals,
+                    )
+                )
+            smoke_tests = self._add_environment(env_config, pre=pre)
+            if env_config.name == "staging":
+                staging_api_url = smoke_tests[0].exported_variable("API_URL")
+
+        self.pipeline.build_pipeline()
+        self._add_push_trigger(pipeline_config.branch, list(pipeline_config.ignored_paths))
+        topics.watch(self.pipeline.pipeline)
+        topics.approvals.grant_publish(self.pipeline.pipeline.role)
+        self.approvers = ApproversPolicy(
+            self, "Approvers", config=pipeline_config, pipeline_name=pipeline_config.name
+        )
+
+    def _add_environment(self, env_config: EnvironmentConfig, *, pre: list[pipelines.Step]) -> list[pipelines.CodeBuildStep]:
+        """One wave per environment: its regions deploy in parallel, each followed by its smoke tests."""
+        wave = self.pipeline.add_wave(env_config.name, pre=pre)
+        smoke_tests = []
+        for region in env_config.regions:
+            # A single-region environment's stage is named after it, so the pipeline stage reads "dev".
+            stage_id = env_config.name if len(env_config.regions) == 1 else f"{env_config.name}-{region}"
+            stage = ApplicationStage(self, stage_id, env_config=env_config, region=region)
+            step = self._smoke_test_step(f"SmokeTests-{region}", stage)
+            wave.add_stage(stage, post=[step])
+            smoke_tests.append(step)
+        return smoke_tests
+
+    def _smoke_test_step(self, step_id: str, stage: ApplicationStage) -> pipelines.CodeBuildStep:
+        """Runs tests/e2e against the API the stage just deployed, found through its stack outputs."""
+        return pipelines.CodeBuildStep(
+            step_id,
+            input=self.source,
+            env_from_cfn_outputs={"API_URL": stage.api_url_output},
+            env={"DEPLOY_ENVIRONMENT": stage.env_config.name},
+            install_commands=["make install-e2e"],
+            commands=["make e2e"],
+            partial_build_spec=codebuild.BuildSpec.from_object(
+                {
+                    "reports": {
+                        self.smoke_test_reports.report_group_arn: {
+                            "base-directory": "reports",
+                            "files": ["e2e.xml"],
+                            "file-format": "JUNITXML",
+                        }
+                    }
+                }
+            ),
+            role_policy_statements=[_report_statement(self.smoke_test_reports)],
+            timeout=Duration.minutes(15),
+        )
+
+    def _add_push_trigger(self, branch: str, ignored_paths: list[str]) -> None:
+        """Start on a push to the branch unless every changed file matches an ignored path (V2 trigger)."""
+        source_action = next(
+            action
+            for stage in self.pipeline.pipeline.stages
+            for action in stage.actions
+            if action.action_properties.action_name == SOURCE_ACTION_NAME
+        )
+        self.pipeline.pipeline.add_trigger(
+            provider_type=codepipeline.ProviderType.CODE_STAR_SOURCE_CONNECTION,
+            git_configuration=codepipeline.GitConfiguration(
+                source_action=source_action,
+                push_filter=[
+                    codepipeline.GitPushFilter(
+                        branches_includes=[branch],
+                        file_paths_includes=["**"],
+                        file_paths_excludes=ignored_paths,
+                    )
+                ],
+            ),
+        )
+
+
+def _report_statement(report_group: codebuild.IReportGroup) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        actions=[
+            "codebuild:CreateReport",
+            "codebuild:UpdateReport",
+            "codebuild:BatchPutTestCases",
+            "codebuild:BatchPutCodeCoverages",
+        ],
+        resources=[report_group.report_group_arn],
+    )

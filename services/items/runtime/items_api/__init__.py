@@ -1,0 +1,1 @@
+"""Runtime code of the items API Lambda function (the asset holds this package only)."""

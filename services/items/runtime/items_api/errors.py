@@ -1,0 +1,17 @@
+"""Domain errors; the handler maps each one to an HTTP response in one place."""
+
+
+class ItemNotFoundError(LookupError):
+    def __init__(self, item_id: str) -> None:
+        super().__init__(f"item {item_id} not found")
+        self.item_id = item_id
+
+
+class InvalidPageTokenError(ValueError):
+    """The list cursor a client sent back is not one this API issued."""
+
+
+class StorageUnavailableError(RuntimeError):
+    """The table throttled or timed out; nothing was written, the client may retry."""
+
+    retry_after_seconds = 1

@@ -1,0 +1,1 @@
+"""The application stage and the typed environment configuration it is built from."""

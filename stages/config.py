@@ -1,0 +1,274 @@
+"""Typed, validated configuration: one object for the pipeline, one per environment.
+
+The default lives in ``cdk.json`` under the context key ``config``. Users override it with
+``-c config_file=path/to/overrides.json`` (deep-merged over the default) and with dotted context
+keys such as ``-c environments.prod.account=444455556666`` (applied last). Any invalid value stops
+synth with a ``ConfigError`` whose message names the key and the problem.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+ENVIRONMENT_NAMES: tuple[str, ...] = ("dev", "staging", "prod")
+CONFIG_CONTEXT_KEY = "config"
+CONFIG_FILE_CONTEXT_KEY = "config_file"
+_OVERRIDE_PREFIXES = ("pipeline.", "environments.")
+
+# Values CloudWatch Logs accepts for RetentionInDays.
+LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names every offending key."""
+
+
+def _account_id(value: str) -> str:
+    if not re.fullmatch(r"\d{12}", value):
+        raise ValueError(f"{value!r} is not a 12-digit AWS account id")
+    return value
+
+
+def _region(value: str) -> str:
+    if not re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d", value):
+        raise ValueError(f"{value!r} is not an AWS region name such as 'eu-west-1'")
+    return value
+
+
+def _connection_arn(value: str) -> str:
+    pattern = r"arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}"
+    if not re.fullmatch(pattern, value):
+        raise ValueError(
+            f"{value!r} is not a CodeConnections connection ARN "
+            "(arn:aws:codeconnections:<region>:<account>:connection/<uuid>)"
+        )
+    return value
+
+
+def _repository(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", value):
+        raise ValueError(f"{value!r} is not a repository in the form 'owner/name'")
+    return value
+
+
+def _branch(value: str) -> str:
+    if not value or value.startswith(("/", "-")) or ".." in value or re.search(r"[\s~^:?*\[\\]", value):
+        raise ValueError(f"{value!r} is not a valid git branch name")
+    return value
+
+
+def _retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        allowed = ", ".join(str(d) for d in sorted(LOG_RETENTION_DAYS))
+        raise ValueError(f"{value} is not a CloudWatch Logs retention period (one of {allowed})")
+    return value
+
+
+def _email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return value
+
+
+def _name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,62}", value):
+        raise ValueError(f"{value!r} must start with a letter and hold only letters, digits and '-' (max 63)")
+    return value
+
+
+def _commit_url_template(value: str) -> str:
+    if not value.startswith("https://") or "{commit}" not in value:
+        raise ValueError(f"{value!r} must be an https URL containing the placeholder {{commit}}")
+    try:
+        value.format(repository="owner/name", commit="0" * 40)
+    except (KeyError, IndexError, ValueError):
+        raise ValueError(f"{value!r} may only use the placeholders {{repository}} and {{commit}}") from None
+    return value
+
+
+AccountId = Annotated[str, AfterValidator(_account_id)]
+Region = Annotated[str, AfterValidator(_region)]
+ConnectionArn = Annotated[str, AfterValidator(_connection_arn)]
+Repository = Annotated[str, AfterValidator(_repository)]
+Branch = Annotated[str, AfterValidator(_branch)]
+RetentionDays = Annotated[int, AfterValidator(_retention)]
+Email = Annotated[str, AfterValidator(_email)]
+ResourceName = Annotated[str, AfterValidator(_name)]
+CommitUrlTemplate = Annotated[str, AfterValidator(_commit_url_template)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PipelineConfig(_Strict):
+    """Where the pipeline lives and what it watches."""
+
+    name: ResourceName
+    account: AccountId
+    region: Region
+    connection_arn: ConnectionArn
+    repository: Repository
+    branch: Branch
+    # A push that touches only files matching these globs does not start a run.
+    ignored_paths: tuple[str, ...] = Field(min_length=1, max_length=8)
+    approvers_group_name: ResourceName
+    # Review link of the prod approval; GitLab: https://gitlab.com/{repository}/-/commit/{commit}
+    commit_url_template: CommitUrlTemplate = "https://github.com/{repository}/commit/{commit}"
+    approval_emails: tuple[Email, ...] = ()
+    notification_emails: tuple[Email, ...] = ()
+
+
+class EnvironmentConfig(_Strict):
+    """One deployment environment: where it lives and how its services are sized."""
+
+    name: Literal["dev", "staging", "prod"]
+    account: AccountId
+    # Several regions deploy in parallel as one wave.
+    regions: tuple[Region, ...] = Field(min_length=1)
+    log_retention_days: RetentionDays
+    lambda_memory_mb: int = Field(ge=128, le=10240)
+    table_read_capacity: int = Field(ge=1, le=40000)
+    table_write_capacity: int = Field(ge=1, le=40000)
+    cors_allowed_origins: tuple[str, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _regions_unique(self) -> EnvironmentConfig:
+        if len(set(self.regions)) != len(self.regions):
+            raise ValueError(f"regions {list(self.regions)} list a region twice")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.name == "prod"
+
+
+class AppConfig(_Strict):
+    pipeline: PipelineConfig
+    environments: dict[str, EnvironmentConfig]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_environments(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and isinstance(data.get("environments"), Mapping):
+            data = dict(data)
+            data["environments"] = {
+                key: ({**value, "name": key} if isinstance(value, Mapping) else value)
+                for key, value in data["environments"].items()
+            }
+        return data
+
+    @model_validator(mode="after")
+    def _exactly_the_three_environments(self) -> AppConfig:
+        if tuple(self.environments) != ENVIRONMENT_NAMES:
+            raise ValueError(
+                f"must define exactly {', '.join(ENVIRONMENT_NAMES)} in that order, got {', '.join(self.environments) or 'none'}"
+            )
+        return self
+
+    @property
+    def ordered_environments(self) -> list[EnvironmentConfig]:
+        return [self.environments[name] for name in ENVIRONMENT_NAMES]
+
+    @property
+    def has_cross_account_environment(self) -> bool:
+        return any(env.account != self.pipeline.account for env in self.environments.values())
+
+
+def _format_errors(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] in ("missing", "extra_forbidden"):
+            message = "is required" if item["type"] == "missing" else "is not a known setting"
+        elif item["type"].endswith("_type"):
+            message = f"{item['input']!r}: {message.lower()}"
+        lines.append(f"{location}: {message}" if location else message)
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def parse_config(raw: Mapping[str, Any]) -> AppConfig:
+    """Validate a raw configuration mapping; raise ConfigError naming every bad key."""
+    try:
+        return AppConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_format_errors(error)) from None
+
+
+def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _parse_context_value(value: Any) -> Any:
+    """`-c key=value` arrives as a string; accept JSON so numbers and lists keep their type."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _set_dotted(target: dict[str, Any], dotted_key: str, value: Any) -> None:
+    *parents, leaf = dotted_key.split(".")
+    node = target
+    for index, part in enumerate(parents):
+        child = node.get(part)
+        if not isinstance(child, dict):
+            where = ".".join(parents[: index + 1])
+            raise ConfigError(f"invalid configuration:\n  {where}: cannot set {dotted_key!r}, {where!r} is not a section")
+        node = child
+    node[leaf] = value
+
+
+def load_config(context: Mapping[str, Any], base_dir: Path | None = None) -> AppConfig:
+    """Build the configuration from CDK context: default, then config file, then dotted keys."""
+    raw = context.get(CONFIG_CONTEXT_KEY)
+    if isinstance(raw, str):
+        raw = _parse_context_value(raw)
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"invalid configuration:\n  {CONFIG_CONTEXT_KEY}: the context holds no configuration object")
+    merged = _deep_merge({}, raw)
+
+    config_file = context.get(CONFIG_FILE_CONTEXT_KEY)
+    if config_file:
+        path = Path(str(config_file))
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        try:
+            overrides = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise ConfigError(f"invalid configuration:\n  {CONFIG_FILE_CONTEXT_KEY}: cannot read {path}: {error.strerror}") from None
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"invalid configuration:\n  {CONFIG_FILE_CONTEXT_KEY}: {path} is not valid JSON: {error}") from None
+        if not isinstance(overrides, Mapping):
+            raise ConfigError(f"invalid configuration:\n  {CONFIG_FILE_CONTEXT_KEY}: {path} must hold a JSON object")
+        merged = _deep_merge(merged, overrides)
+
+    for key in sorted(k for k in context if k.startswith(_OVERRIDE_PREFIXES)):
+        _set_dotted(merged, key, _parse_context_value(context[key]))
+
+    return parse_config(merged)

@@ -1,0 +1,288 @@
+"""The pipeline stack: its stages, source, trigger, build, approval, smoke tests and notifications."""
+
+import json
+import re
+from typing import Any
+
+import pytest
+from aws_cdk import assertions
+
+from tests.conftest import REPO_ROOT
+from tests.infra.conftest import Synthesized, only_resource, resources_of
+
+PIPELINE_NAME = "serverless-python-delivery"
+
+
+@pytest.fixture(scope="module")
+def pipeline(synthesized: Synthesized) -> dict[str, Any]:
+    _, resource = only_resource(synthesized.pipeline, "AWS::CodePipeline::Pipeline")
+    return resource["Properties"]
+
+
+def _stage(pipeline: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in pipeline["Stages"] if s["Name"] == name)
+
+
+def _actions(pipeline: dict[str, Any], stage_name: str, provider: str) -> list[dict[str, Any]]:
+    return [a for a in _stage(pipeline, stage_name)["Actions"] if a["ActionTypeId"]["Provider"] == provider]
+
+
+def _home_artifact_store(pipeline: dict[str, Any]) -> dict[str, Any]:
+    return next(s["ArtifactStore"] for s in pipeline["ArtifactStores"] if s["Region"] == "eu-west-1")
+
+
+def _project(synthesized: Synthesized, action: dict[str, Any]) -> dict[str, Any]:
+    logical_id = action["Configuration"]["ProjectName"]["Ref"]
+    return synthesized.pipeline["Resources"][logical_id]["Properties"]
+
+
+def _buildspec(project: dict[str, Any]) -> dict[str, Any]:
+    spec = project["Source"]["BuildSpec"]
+    if isinstance(spec, dict):  # Fn::Join when the spec holds tokens (report group ARNs)
+        spec = "".join(part if isinstance(part, str) else f"<{part['Fn::GetAtt'][0]}>" for part in spec["Fn::Join"][1])
+    return json.loads(spec) if spec.lstrip().startswith("{") else {"raw": spec}
+
+
+def test_stages_run_in_delivery_order(pipeline: dict[str, Any]) -> None:
+    names = [stage["Name"] for stage in pipeline["Stages"]]
+    assert names == ["Source", "Build", "UpdatePipeline", "Assets", "dev", "staging", "prod"]
+
+
+def test_pipeline_is_type_v2_with_our_name(pipeline: dict[str, Any]) -> None:
+    assert pipeline["PipelineType"] == "V2"
+    assert pipeline["Name"] == PIPELINE_NAME
+
+
+def test_source_is_the_connection_on_main(pipeline: dict[str, Any], synthesized: Synthesized) -> None:
+    (action,) = _stage(pipeline, "Source")["Actions"]
+    assert action["ActionTypeId"] == {
+        "Category": "Source",
+        "Owner": "AWS",
+        "Provider": "CodeStarSourceConnection",
+        "Version": "1",
+    }
+    configuration = action["Configuration"]
+    assert configuration["BranchName"] == "main"
+    assert configuration["FullRepositoryId"] == "owner/name"
+    assert configuration["ConnectionArn"] == synthesized.config.pipeline.connection_arn
+
+
+def test_push_trigger_filters_branch_and_ignores_docs_only_pushes(pipeline: dict[str, Any]) -> None:
+    (trigger,) = pipeline["Triggers"]
+    assert trigger["ProviderType"] == "CodeStarSourceConnection"
+    git = trigger["GitConfiguration"]
+    assert git["SourceActionName"] == "Source"
+    (push,) = git["Push"]
+    assert push["Branches"] == {"Includes": ["main"]}
+    assert push["FilePaths"]["Includes"] == ["**"]
+    assert set(push["FilePaths"]["Excludes"]) == {"**/*.md", "docs/**"}
+
+
+def test_self_mutation_runs_before_assets_and_assets_publish_in_one_action(pipeline: dict[str, Any]) -> None:
+    (self_mutate,) = _stage(pipeline, "UpdatePipeline")["Actions"]
+    assert self_mutate["Name"] == "SelfMutate"
+    assert [a["Name"] for a in _stage(pipeline, "Assets")["Actions"]] == ["FileAssets"]
+
+
+def test_self_mutation_uses_the_pinned_cdk_cli(synthesized: Synthesized, pipeline: dict[str, Any]) -> None:
+    (self_mutate,) = _stage(pipeline, "UpdatePipeline")["Actions"]
+    spec = json.dumps(_project(synthesized, self_mutate)["Source"]["BuildSpec"])
+    pinned = json.loads((REPO_ROOT / "package.json").read_text())["devDependencies"]["aws-cdk"]
+    assert f"aws-cdk@{pinned}" in spec
+
+
+def test_every_environment_deploys_its_stacks_then_runs_smoke_tests(pipeline: dict[str, Any]) -> None:
+    for env in ("dev", "staging", "prod"):
+        deploys = _actions(pipeline, env, "CloudFormation")
+        smoke = [a for a in _actions(pipeline, env, "CodeBuild") if "SmokeTests" in a["Name"]]
+        regions = {"dev": 1, "staging": 1, "prod": 2}[env]
+        assert len(smoke) == regions, f"{env}: one smoke-test action per region"
+        assert min(a["RunOrder"] for a in smoke) > max(a["RunOrder"] for a in deploys)
+
+
+def test_prod_regions_deploy_in_parallel_as_one_wave(pipeline: dict[str, Any]) -> None:
+    executes = [a for a in _actions(pipeline, "prod", "CloudFormation") if a["Configuration"]["ActionMode"] == "CHANGE_SET_EXECUTE"]
+    assert {a.get("Region", "eu-west-1") for a in executes} == {"eu-west-1", "eu-central-1"}
+    assert len({a["RunOrder"] for a in executes}) == 1
+
+
+def test_manual_approval_runs_before_every_prod_deploy_action(pipeline: dict[str, Any]) -> None:
+    (approval,) = _actions(pipeline, "prod", "Manual")
+    deploys = _actions(pipeline, "prod", "CloudFormation")
+    assert deploys
+    assert all(approval["RunOrder"] < action["RunOrder"] for action in deploys)
+    for earlier in ("dev", "staging"):
+        assert not _actions(pipeline, earlier, "Manual")
+
+
+def test_approval_comment_names_the_commit_and_the_staging_url(pipeline: dict[str, Any]) -> None:
+    (approval,) = _actions(pipeline, "prod", "Manual")
+    configuration = approval["Configuration"]
+    comment = configuration["CustomData"]
+    assert "#{Source_owner_name_main.CommitId}" in comment or re.search(r"#\{[^}]+\.CommitId\}", comment)
+    assert re.search(r"#\{[^}]+\.API_URL\}", comment), comment
+    assert re.search(r"#\{[^}]+\.CommitId\}", configuration["ExternalEntityLink"])
+    assert "NotificationArn" in configuration
+
+
+def test_approval_comment_fits_codepipeline_limit_once_filled(pipeline: dict[str, Any]) -> None:
+    (approval,) = _actions(pipeline, "prod", "Manual")
+    filled = re.sub(r"#\{[^}]+\.CommitId\}", "0" * 40, approval["Configuration"]["CustomData"])
+    filled = re.sub(r"#\{[^}]+\.API_URL\}", "https://abcdefghij.execute-api.eu-central-1.amazonaws.com/api/", filled)
+    assert len(filled) <= 500
+
+
+def test_staging_smoke_tests_export_the_api_url_for_the_approval(synthesized: Synthesized, pipeline: dict[str, Any]) -> None:
+    (smoke,) = [a for a in _actions(pipeline, "staging", "CodeBuild") if "SmokeTests" in a["Name"]]
+    assert "Namespace" in smoke
+    spec = _buildspec(_project(synthesized, smoke))
+    assert spec["env"]["exported-variables"] == ["API_URL"]
+
+
+def test_smoke_tests_read_api_url_from_the_stage_outputs(synthesized: Synthesized, pipeline: dict[str, Any]) -> None:
+    for env in ("dev", "staging", "prod"):
+        for smoke in [a for a in _actions(pipeline, env, "CodeBuild") if "SmokeTests" in a["Name"]]:
+            variables = json.loads(smoke["Configuration"]["EnvironmentVariables"])
+            api_url = next(v for v in variables if v["name"] == "API_URL")
+            assert re.fullmatch(r"#\{[^}]+\.ApiUrl\}", api_url["value"]), api_url
+            spec = _buildspec(_project(synthesized, smoke))
+            assert spec["phases"]["install"]["commands"] == ["make install-e2e"]
+            assert spec["phases"]["build"]["commands"] == ["make e2e"]
+
+
+def test_synth_step_runs_buildspec_yml_and_publishes_test_reports(synthesized: Synthesized, pipeline: dict[str, Any]) -> None:
+    (synth,) = _actions(pipeline, "Build", "CodeBuild")
+    project = _project(synthesized, synth)
+    spec_text = json.dumps(project["Source"]["BuildSpec"])
+    for command in ("make install", "make lint", "make test", "make synth"):
+        assert command in spec_text
+    report_groups = resources_of(synthesized.pipeline, "AWS::CodeBuild::ReportGroup")
+    test_group = next(k for k in report_groups if k.startswith("TestReports"))
+    assert test_group in spec_text, "the buildspec's reports point at the TestReports group"
+    assert "junit.xml" in spec_text
+    assert project["Cache"]["Type"] == "LOCAL"
+    assert project["Environment"]["PrivilegedMode"] is False
+
+
+def test_report_groups_hold_test_results(pipeline_template: assertions.Template) -> None:
+    pipeline_template.resource_count_is("AWS::CodeBuild::ReportGroup", 2)
+    pipeline_template.all_resources_properties("AWS::CodeBuild::ReportGroup", {"Type": "TEST"})
+
+
+def test_synth_and_smoke_test_roles_may_write_to_the_declared_report_groups(synthesized: Synthesized) -> None:
+    writers: dict[str, set[str]] = {}
+    for policy_id, policy in resources_of(synthesized.pipeline, "AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            resource = statement["Resource"]
+            if "codebuild:BatchPutTestCases" in statement["Action"] and isinstance(resource, dict) and "Fn::GetAtt" in resource:
+                writers.setdefault(resource["Fn::GetAtt"][0].rstrip("0123456789ABCDEF"), set()).add(policy_id)
+    assert set(writers) == {"TestReports", "SmokeTestReports"}
+    assert all("Synth" in p for p in writers["TestReports"])
+    assert len(writers["SmokeTestReports"]) == 4 and all("SmokeTests" in p for p in writers["SmokeTestReports"])
+
+
+def test_no_codebuild_project_runs_docker(synthesized: Synthesized) -> None:
+    for project in resources_of(synthesized.pipeline, "AWS::CodeBuild::Project").values():
+        assert project["Properties"]["Environment"].get("PrivilegedMode") is False
+
+
+def test_artifact_bucket_is_kms_encrypted_with_a_rotating_key(synthesized: Synthesized, pipeline: dict[str, Any]) -> None:
+    template = synthesized.pipeline
+    bucket_id = _home_artifact_store(pipeline)["Location"]["Ref"]
+    bucket = template["Resources"][bucket_id]["Properties"]
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    default = rule["ServerSideEncryptionByDefault"]
+    assert default["SSEAlgorithm"] == "aws:kms"
+    key_id = default["KMSMasterKeyID"]["Fn::GetAtt"][0]
+    assert template["Resources"][key_id]["Properties"]["EnableKeyRotation"] is True
+    assert _home_artifact_store(pipeline)["EncryptionKey"]["Id"]["Fn::GetAtt"][0] == key_id
+
+
+def test_artifact_bucket_is_private_versioned_and_access_logged(synthesized: Synthesized, pipeline: dict[str, Any]) -> None:
+    bucket_id = _home_artifact_store(pipeline)["Location"]["Ref"]
+    bucket = synthesized.pipeline["Resources"][bucket_id]["Properties"]
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert "DestinationBucketName" in bucket["LoggingConfiguration"]
+
+
+def test_artifact_bucket_policy_denies_requests_without_tls(synthesized: Synthesized, pipeline: dict[str, Any]) -> None:
+    bucket_id = _home_artifact_store(pipeline)["Location"]["Ref"]
+    policies = [
+        p["Properties"]
+        for p in resources_of(synthesized.pipeline, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    (policy,) = policies
+    deny_tls = [
+        s
+        for s in policy["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    assert deny_tls and deny_tls[0]["Action"] == "s3:*"
+
+
+def test_cross_region_support_bucket_is_kms_encrypted_for_cross_account_deploys(synthesized: Synthesized) -> None:
+    assert synthesized.config.has_cross_account_environment
+    support = synthesized.template(f"{PIPELINE_NAME}-pipeline-support-eu-central-1")
+    _, bucket = only_resource(support, "AWS::S3::Bucket")
+    (rule,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+
+
+def test_notifications_cover_failure_success_and_approval(synthesized: Synthesized) -> None:
+    _, rule = only_resource(synthesized.pipeline, "AWS::CodeStarNotifications::NotificationRule")
+    properties = rule["Properties"]
+    assert set(properties["EventTypeIds"]) == {
+        "codepipeline-pipeline-pipeline-execution-failed",
+        "codepipeline-pipeline-pipeline-execution-succeeded",
+        "codepipeline-pipeline-manual-approval-needed",
+    }
+    (target,) = properties["Targets"]
+    assert target["TargetType"] == "SNS"
+
+
+def test_notification_topics_are_kms_encrypted_and_tls_only(synthesized: Synthesized) -> None:
+    topics = resources_of(synthesized.pipeline, "AWS::SNS::Topic")
+    assert len(topics) == 2
+    for topic in topics.values():
+        assert "KmsMasterKeyId" in topic["Properties"]
+    for policy in resources_of(synthesized.pipeline, "AWS::SNS::TopicPolicy").values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}} for s in statements)
+
+
+def test_notification_key_lets_codestar_notifications_publish(synthesized: Synthesized) -> None:
+    principals = [
+        statement.get("Principal", {}).get("Service")
+        for key in resources_of(synthesized.pipeline, "AWS::KMS::Key").values()
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]
+    ]
+    assert "codestar-notifications.amazonaws.com" in principals
+
+
+def test_approvers_may_approve_exactly_the_prod_promotion(synthesized: Synthesized) -> None:
+    _, policy = only_resource(synthesized.pipeline, "AWS::IAM::ManagedPolicy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    writes = [s for s in statements if s["Action"] == "codepipeline:PutApprovalResult"]
+    assert len(writes) == 1
+    resource = json.dumps(writes[0]["Resource"])
+    assert resource.endswith(f':{PIPELINE_NAME}/prod/PromoteToProd"]]}}') or f"{PIPELINE_NAME}/prod/PromoteToProd" in resource
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all(a.startswith(("codepipeline:Get", "codepipeline:List")) or a == "codepipeline:PutApprovalResult" for a in actions)
+        assert statement["Resource"] != "*"
+    _, group = only_resource(synthesized.pipeline, "AWS::IAM::Group")
+    assert group["Properties"]["GroupName"] == "ProdApprovers"
+    assert policy["Properties"]["Groups"] == [{"Ref": next(iter(resources_of(synthesized.pipeline, "AWS::IAM::Group")))}]
+
+
+def test_pipeline_stack_is_termination_protected(synthesized: Synthesized) -> None:
+    stack = synthesized.assembly.get_stack_by_name(f"{PIPELINE_NAME}-pipeline")
+    assert stack.termination_protection is True
