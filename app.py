@@ -21,6 +21,10 @@ from stages.config import ConfigError, load_config
 REPO_ROOT = Path(__file__).resolve().parent
 CDK_JSON = REPO_ROOT / "cdk.json"
 
+# What the CDK CLI passes by default and cdk.json does not switch off: asset metadata (which lets
+# `sam local` find a function's code). Set here too so every entry point writes the same templates.
+CLI_DEFAULT_CONTEXT = {"aws:cdk:enable-asset-metadata": True}
+
 
 def cdk_json_context() -> dict[str, Any]:
     """The ``context`` block of cdk.json: feature flags and the embedded default configuration."""
@@ -34,7 +38,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
     ``context`` overrides cdk.json context (like ``-c`` on the CLI); when run by the CDK CLI, the CLI's
     context (cdk.json, cdk.context.json, ``-c``) arrives through the environment and takes precedence.
     """
-    app = cdk.App(context={**cdk_json_context(), **(context or {})}, outdir=outdir)
+    app = cdk.App(context={**CLI_DEFAULT_CONTEXT, **cdk_json_context(), **(context or {})}, outdir=outdir)
     config = load_config(app.node.get_all_context(), base_dir=REPO_ROOT)
     PipelineStack(
         app,

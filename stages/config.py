@@ -198,8 +198,8 @@ def _format_errors(error: ValidationError) -> str:
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] in ("missing", "extra_forbidden"):
             message = "is required" if item["type"] == "missing" else "is not a known setting"
-        elif item["type"].endswith("_type"):
-            message = f"{item['input']!r}: {message.lower()}"
+        elif item["type"] != "value_error":
+            message = f"{item['input']!r}: {message[:1].lower()}{message[1:]}"
         lines.append(f"{location}: {message}" if location else message)
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
@@ -232,7 +232,7 @@ def _parse_context_value(value: Any) -> Any:
     return value
 
 
-def _set_dotted(target: dict[str, Any], dotted_key: str, value: Any) -> None:
+def _set_dotted(target: dict[str, Any], dotted_key: str, raw_value: Any) -> None:
     *parents, leaf = dotted_key.split(".")
     node = target
     for index, part in enumerate(parents):
@@ -241,7 +241,9 @@ def _set_dotted(target: dict[str, Any], dotted_key: str, value: Any) -> None:
             where = ".".join(parents[: index + 1])
             raise ConfigError(f"invalid configuration:\n  {where}: cannot set {dotted_key!r}, {where!r} is not a section")
         node = child
-    node[leaf] = value
+    # A text setting keeps its text (an account id stays "0123..."); others are parsed as JSON.
+    keep_text = isinstance(node.get(leaf), str) and isinstance(raw_value, str)
+    node[leaf] = raw_value if keep_text else _parse_context_value(raw_value)
 
 
 def load_config(context: Mapping[str, Any], base_dir: Path | None = None) -> AppConfig:
@@ -269,6 +271,6 @@ def load_config(context: Mapping[str, Any], base_dir: Path | None = None) -> App
         merged = _deep_merge(merged, overrides)
 
     for key in sorted(k for k in context if k.startswith(_OVERRIDE_PREFIXES)):
-        _set_dotted(merged, key, _parse_context_value(context[key]))
+        _set_dotted(merged, key, context[key])
 
     return parse_config(merged)

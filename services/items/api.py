@@ -121,6 +121,8 @@ class ItemsApi(Construct):
                 max_age=Duration.minutes(5),
             ),
         )
+        # The stack names the URL output itself (ApiUrl), so drop the construct's generated one.
+        self.rest_api.node.try_remove_child("Endpoint")
         authorizer = apigw.CognitoUserPoolsAuthorizer(self, "Authorizer", cognito_user_pools=[self.user_pool])
         protected = {"authorizer": authorizer, "authorization_type": apigw.AuthorizationType.COGNITO}
 

@@ -16,7 +16,7 @@ LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
 
 def powertools_layer_arn(region: str) -> str:
     runtime = LAMBDA_RUNTIME.name.replace(".", "")
-    arch = "arm64" if LAMBDA_ARCHITECTURE == lambda_.Architecture.ARM_64 else "x86_64"
+    arch = LAMBDA_ARCHITECTURE.name  # "arm64" or "x86_64", as the layer names spell them
     return (
         f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
         f"AWSLambdaPowertoolsPythonV3-{runtime}-{arch}:{POWERTOOLS_LAYER_VERSION}"

@@ -7,47 +7,78 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import assertions, cx_api
+from aws_cdk import assertions
 
 from app import build_app, cdk_json_context
 from stages.config import AppConfig, load_config
 from tests.conftest import REPO_ROOT
 
 
+@dataclass(frozen=True)
+class StackArtifact:
+    """A stack as the cloud assembly manifest describes it."""
+
+    stack_name: str
+    account: str
+    region: str
+    termination_protection: bool
+    template: dict[str, Any]
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_stacks(assembly_dir: Path) -> dict[str, StackArtifact]:
+    """Stacks of one cloud assembly directory (not its nested assemblies), by stack name."""
+    stacks = {}
+    for artifact in _read_json(assembly_dir / "manifest.json")["artifacts"].values():
+        if artifact["type"] != "aws:cloudformation:stack":
+            continue
+        properties = artifact["properties"]
+        account, region = artifact["environment"].removeprefix("aws://").split("/")
+        stacks[properties["stackName"]] = StackArtifact(
+            stack_name=properties["stackName"],
+            account=account,
+            region=region,
+            termination_protection=bool(properties.get("terminationProtection", False)),
+            template=_read_json(assembly_dir / properties["templateFile"]),
+        )
+    return stacks
+
+
 @dataclass
 class Synthesized:
     outdir: Path
-    assembly: cx_api.CloudAssembly
     config: AppConfig
 
-    def template(self, stack_name: str, assembly: cx_api.CloudAssembly | None = None) -> dict[str, Any]:
-        stack = (assembly or self.assembly).get_stack_by_name(stack_name)
-        return json.loads(Path(stack.template_full_path).read_text(encoding="utf-8"))
+    def stacks(self, assembly_dir: Path | None = None) -> dict[str, StackArtifact]:
+        return read_stacks(assembly_dir or self.outdir)
+
+    def template(self, stack_name: str) -> dict[str, Any]:
+        return self.stacks()[stack_name].template
 
     @property
     def pipeline(self) -> dict[str, Any]:
         return self.template(f"{self.config.pipeline.name}-pipeline")
 
-    def stage_assemblies(self) -> Iterator[tuple[str, cx_api.CloudAssembly]]:
-        """(stage id, nested assembly) for every application stage, in pipeline order."""
-        for artifact in self.assembly.artifacts:
-            if isinstance(artifact, cx_api.NestedCloudAssemblyArtifact):
-                yield artifact.hierarchical_id.removeprefix("Pipeline/"), artifact.nested_assembly
+    def stage_assemblies(self) -> Iterator[tuple[str, dict[str, StackArtifact]]]:
+        """(stage id, its stacks) for every application stage."""
+        for artifact_id, artifact in _read_json(self.outdir / "manifest.json")["artifacts"].items():
+            if artifact["type"] == "cdk:cloud-assembly":
+                directory = self.outdir / artifact["properties"]["directoryName"]
+                yield artifact_id.removeprefix("assembly-Pipeline-"), read_stacks(directory)
 
     def stage_template(self, stage_id: str, stack_name: str = "items") -> dict[str, Any]:
-        for candidate, nested in self.stage_assemblies():
-            if candidate == stage_id:
-                env = stage_id.split("-", 1)[0]
-                return self.template(f"{env}-{stack_name}", nested)
-        raise KeyError(stage_id)
+        stacks = dict(self.stage_assemblies())[stage_id]
+        return stacks[f"{stage_id.split('-', 1)[0]}-{stack_name}"].template
 
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app = build_app(outdir=str(outdir))
-    assembly = app.synth()
-    return Synthesized(outdir=outdir, assembly=assembly, config=load_config(cdk_json_context(), base_dir=REPO_ROOT))
+    build_app(outdir=str(outdir)).synth()
+    return Synthesized(outdir=outdir, config=load_config(cdk_json_context(), base_dir=REPO_ROOT))
 
 
 @pytest.fixture(scope="session")

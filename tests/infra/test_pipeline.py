@@ -284,5 +284,4 @@ def test_approvers_may_approve_exactly_the_prod_promotion(synthesized: Synthesiz
 
 
 def test_pipeline_stack_is_termination_protected(synthesized: Synthesized) -> None:
-    stack = synthesized.assembly.get_stack_by_name(f"{PIPELINE_NAME}-pipeline")
-    assert stack.termination_protection is True
+    assert synthesized.stacks()[f"{PIPELINE_NAME}-pipeline"].termination_protection is True

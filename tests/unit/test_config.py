@@ -1,0 +1,220 @@
+"""Configuration validation: every rule stops synth with a message naming the key and the problem."""
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stages.config import ConfigError, load_config, parse_config
+from tests.conftest import REPO_ROOT
+
+
+def _default() -> dict[str, Any]:
+    return copy.deepcopy(json.loads((REPO_ROOT / "cdk.json").read_text())["context"]["config"])
+
+
+def _with(path: str, value: Any) -> dict[str, Any]:
+    raw = _default()
+    *parents, leaf = path.split(".")
+    node = raw
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+    return raw
+
+
+def _error(raw: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw)
+    return str(caught.value)
+
+
+def test_embedded_default_is_valid() -> None:
+    config = parse_config(_default())
+    assert [env.name for env in config.ordered_environments] == ["dev", "staging", "prod"]
+    assert config.environments["prod"].regions == ("eu-west-1", "eu-central-1")
+    assert config.pipeline.branch == "main"
+    assert config.has_cross_account_environment
+
+
+def test_default_uses_placeholder_accounts_only() -> None:
+    config = parse_config(_default())
+    accounts = {config.pipeline.account} | {env.account for env in config.environments.values()}
+    assert accounts == {"111111111111", "222222222222", "333333333333"}
+
+
+def test_account_must_have_twelve_digits() -> None:
+    message = _error(_with("environments.prod.account", "12ab"))
+    assert "environments.prod.account: '12ab' is not a 12-digit AWS account id" in message
+
+
+def test_pipeline_account_must_have_twelve_digits() -> None:
+    assert "pipeline.account: '1234' is not a 12-digit AWS account id" in _error(_with("pipeline.account", "1234"))
+
+
+def test_region_must_be_a_region_name() -> None:
+    message = _error(_with("environments.dev.regions", ["eu-west-1", "Ireland"]))
+    assert "environments.dev.regions.1: 'Ireland' is not an AWS region name" in message
+
+
+def test_environment_needs_at_least_one_region() -> None:
+    assert "environments.staging.regions:" in _error(_with("environments.staging.regions", []))
+
+
+def test_regions_must_not_repeat() -> None:
+    message = _error(_with("environments.prod.regions", ["eu-west-1", "eu-west-1"]))
+    assert "environments.prod: regions ['eu-west-1', 'eu-west-1'] list a region twice" in message
+
+
+def test_connection_arn_must_be_a_connection() -> None:
+    message = _error(_with("pipeline.connection_arn", "arn:aws:s3:::bucket"))
+    assert "pipeline.connection_arn: 'arn:aws:s3:::bucket' is not a CodeConnections connection ARN" in message
+
+
+def test_legacy_codestar_connection_arn_is_accepted() -> None:
+    arn = "arn:aws:codestar-connections:eu-west-1:111111111111:connection/00000000-0000-0000-0000-000000000000"
+    assert parse_config(_with("pipeline.connection_arn", arn)).pipeline.connection_arn == arn
+
+
+def test_repository_must_be_owner_slash_name() -> None:
+    assert "pipeline.repository: 'just-a-name' is not a repository in the form 'owner/name'" in _error(
+        _with("pipeline.repository", "just-a-name")
+    )
+
+
+def test_branch_must_be_a_valid_git_branch() -> None:
+    assert "pipeline.branch: 'feature..x' is not a valid git branch name" in _error(_with("pipeline.branch", "feature..x"))
+
+
+def test_log_retention_must_be_a_cloudwatch_period() -> None:
+    message = _error(_with("environments.dev.log_retention_days", 10))
+    assert "environments.dev.log_retention_days: 10 is not a CloudWatch Logs retention period" in message
+
+
+def test_lambda_memory_has_lambda_bounds() -> None:
+    message = _error(_with("environments.prod.lambda_memory_mb", 64))
+    assert "environments.prod.lambda_memory_mb: 64: input should be greater than or equal to 128" in message
+
+
+def test_capacity_must_be_positive() -> None:
+    assert "environments.dev.table_read_capacity:" in _error(_with("environments.dev.table_read_capacity", 0))
+
+
+def test_wrong_type_names_the_value() -> None:
+    message = _error(_with("environments.dev.lambda_memory_mb", "lots"))
+    assert "environments.dev.lambda_memory_mb: 'lots': input should be a valid integer" in message
+
+
+def test_account_given_as_a_number_is_rejected_with_its_type() -> None:
+    assert "environments.dev.account: 111111111111: input should be a valid string" in _error(
+        _with("environments.dev.account", 111111111111)
+    )
+
+
+def test_missing_setting_is_named() -> None:
+    raw = _default()
+    del raw["environments"]["staging"]["account"]
+    assert "environments.staging.account: is required" in _error(raw)
+
+
+def test_unknown_setting_is_named() -> None:
+    assert "environments.dev.memory: is not a known setting" in _error(_with("environments.dev.memory", 512))
+
+
+def test_environments_must_be_exactly_dev_staging_prod_in_order() -> None:
+    raw = _default()
+    raw["environments"] = {"dev": raw["environments"]["dev"], "prod": raw["environments"]["prod"]}
+    message = _error(raw)
+    assert "environments: must define exactly dev, staging, prod in that order, got dev, prod" in message or (
+        "must define exactly dev, staging, prod in that order, got dev, prod" in message
+    )
+
+
+def test_unknown_environment_name_is_rejected() -> None:
+    raw = _default()
+    raw["environments"]["qa"] = raw["environments"]["dev"]
+    assert "environments.qa.name: 'qa': input should be 'dev', 'staging' or 'prod'" in _error(raw)
+
+
+def test_ignored_paths_fit_codepipeline_filter_limit() -> None:
+    assert "pipeline.ignored_paths:" in _error(_with("pipeline.ignored_paths", [f"dir{i}/**" for i in range(9)]))
+
+
+def test_commit_url_template_needs_the_commit_placeholder() -> None:
+    message = _error(_with("pipeline.commit_url_template", "https://example.com/commits"))
+    assert "pipeline.commit_url_template: 'https://example.com/commits' must be an https URL containing the placeholder {commit}" in message
+
+
+def test_email_addresses_are_checked() -> None:
+    assert "pipeline.approval_emails.0: 'not-an-email' is not an e-mail address" in _error(
+        _with("pipeline.approval_emails", ["not-an-email"])
+    )
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    raw = _with("environments.prod.account", "12ab")
+    raw["pipeline"]["region"] = "mars-1"
+    message = _error(raw)
+    assert "environments.prod.account" in message and "pipeline.region" in message
+
+
+def _context(**extra: Any) -> dict[str, Any]:
+    return {"config": _default(), **extra}
+
+
+def test_dotted_context_key_overrides_one_value() -> None:
+    config = load_config(_context(**{"environments.prod.account": "444455556666"}))
+    assert config.environments["prod"].account == "444455556666"
+
+
+def test_dotted_context_values_are_parsed_as_json() -> None:
+    config = load_config(_context(**{"environments.dev.regions": '["us-east-1", "us-west-2"]', "environments.dev.lambda_memory_mb": "512"}))
+    assert config.environments["dev"].regions == ("us-east-1", "us-west-2")
+    assert config.environments["dev"].lambda_memory_mb == 512
+
+
+def test_bad_dotted_override_is_reported_with_its_key() -> None:
+    with pytest.raises(ConfigError, match=r"environments\.prod\.account: '12ab' is not a 12-digit AWS account id"):
+        load_config(_context(**{"environments.prod.account": "12ab"}))
+
+
+def test_dotted_override_into_a_value_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"pipeline\.branch: cannot set 'pipeline\.branch\.name'"):
+        load_config(_context(**{"pipeline.branch.name": "x"}))
+
+
+def test_config_file_is_merged_over_the_default(tmp_path: Path) -> None:
+    overrides = tmp_path / "accounts.json"
+    overrides.write_text(json.dumps({"environments": {"staging": {"account": "555566667777"}}}))
+    config = load_config(_context(config_file=str(overrides)))
+    assert config.environments["staging"].account == "555566667777"
+    assert config.environments["staging"].regions == ("eu-west-1",), "untouched keys keep the default"
+
+
+def test_relative_config_file_is_read_from_the_base_dir(tmp_path: Path) -> None:
+    (tmp_path / "c.json").write_text(json.dumps({"pipeline": {"branch": "release"}}))
+    assert load_config(_context(config_file="c.json"), base_dir=tmp_path).pipeline.branch == "release"
+
+
+def test_dotted_keys_win_over_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "c.json").write_text(json.dumps({"pipeline": {"branch": "release"}}))
+    config = load_config(_context(config_file=str(tmp_path / "c.json"), **{"pipeline.branch": "hotfix"}))
+    assert config.pipeline.branch == "hotfix"
+
+
+def test_missing_config_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"config_file: cannot read .*nope\.json"):
+        load_config(_context(config_file=str(tmp_path / "nope.json")))
+
+
+def test_config_file_with_invalid_json_is_named(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ConfigError, match=r"config_file: .*bad\.json is not valid JSON"):
+        load_config(_context(config_file=str(tmp_path / "bad.json")))
+
+
+def test_context_without_configuration_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="config: the context holds no configuration object"):
+        load_config({})

@@ -1,0 +1,108 @@
+"""The DynamoDB data-access layer, checked request by request with botocore's Stubber."""
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from botocore.exceptions import ReadTimeoutError
+from botocore.stub import ANY, Stubber
+from items_api.errors import InvalidPageTokenError, StorageUnavailableError
+from items_api.models import Item
+from items_api.repository import DynamoDbItemRepository, decode_token, encode_token
+
+TABLE = "items-table"
+ITEM = Item(id="a" * 32, name="Widget", description="", quantity=2, created_at="2026-11-22T00:00:00.000+00:00", updated_at="2026-11-22T00:00:00.000+00:00")
+RECORD = {
+    "pk": {"S": f"ITEM#{'a' * 32}"},
+    "sk": {"S": "ITEM"},
+    "gsi1pk": {"S": "ITEM"},
+    "gsi1sk": {"S": f"2026-11-22T00:00:00.000+00:00#{'a' * 32}"},
+    "id": {"S": "a" * 32},
+    "name": {"S": "Widget"},
+    "description": {"S": ""},
+    "quantity": {"N": "2"},
+    "created_at": {"S": "2026-11-22T00:00:00.000+00:00"},
+    "updated_at": {"S": "2026-11-22T00:00:00.000+00:00"},
+}
+
+
+@pytest.fixture
+def stubbed() -> Iterator[tuple[DynamoDbItemRepository, Stubber]]:
+    client = boto3.client("dynamodb", region_name="eu-west-1")
+    with Stubber(client) as stubber:
+        yield DynamoDbItemRepository(client, TABLE, "gsi1"), stubber
+        stubber.assert_no_pending_responses()
+
+
+def test_put_new_refuses_to_overwrite_an_existing_item(stubbed: tuple[DynamoDbItemRepository, Stubber]) -> None:
+    repository, stubber = stubbed
+    stubber.add_response(
+        "put_item", {}, {"TableName": TABLE, "Item": RECORD, "ConditionExpression": "attribute_not_exists(pk)"}
+    )
+    repository.put_new(ITEM)
+
+
+def test_get_reads_consistently_and_maps_the_record(stubbed: tuple[DynamoDbItemRepository, Stubber]) -> None:
+    repository, stubber = stubbed
+    stubber.add_response(
+        "get_item",
+        {"Item": RECORD},
+        {"TableName": TABLE, "Key": {"pk": RECORD["pk"], "sk": RECORD["sk"]}, "ConsistentRead": True},
+    )
+    assert repository.get("a" * 32) == ITEM
+
+
+def test_get_of_a_missing_item_is_none(stubbed: tuple[DynamoDbItemRepository, Stubber]) -> None:
+    repository, stubber = stubbed
+    stubber.add_response("get_item", {}, {"TableName": TABLE, "Key": ANY, "ConsistentRead": True})
+    assert repository.get("b" * 32) is None
+
+
+def test_list_queries_the_index_newest_first_and_returns_a_cursor(stubbed: tuple[DynamoDbItemRepository, Stubber]) -> None:
+    repository, stubber = stubbed
+    last_key = {k: RECORD[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+    stubber.add_response(
+        "query",
+        {"Items": [RECORD], "LastEvaluatedKey": last_key},
+        {
+            "TableName": TABLE,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :type",
+            "ExpressionAttributeValues": {":type": {"S": "ITEM"}},
+            "ScanIndexForward": False,
+            "Limit": 1,
+        },
+    )
+    items, token = repository.list_page(1, None)
+    assert items == [ITEM]
+    assert token is not None and decode_token(token) == last_key
+
+
+def test_throttling_becomes_storage_unavailable(stubbed: tuple[DynamoDbItemRepository, Stubber]) -> None:
+    repository, stubber = stubbed
+    stubber.add_client_error("put_item", service_error_code="ProvisionedThroughputExceededException", http_status_code=400)
+    with pytest.raises(StorageUnavailableError):
+        repository.put_new(ITEM)
+
+
+def test_a_failed_condition_is_not_mistaken_for_throttling(stubbed: tuple[DynamoDbItemRepository, Stubber]) -> None:
+    repository, stubber = stubbed
+    stubber.add_client_error("put_item", service_error_code="ConditionalCheckFailedException", http_status_code=400)
+    with pytest.raises(Exception, match="ConditionalCheckFailed") as caught:
+        repository.put_new(ITEM)
+    assert not isinstance(caught.value, StorageUnavailableError)
+
+
+def test_timeouts_become_storage_unavailable() -> None:
+    class TimingOutClient:
+        def get_item(self, **_: object) -> None:
+            raise ReadTimeoutError(endpoint_url="https://dynamodb.eu-west-1.amazonaws.com")
+
+    with pytest.raises(StorageUnavailableError):
+        DynamoDbItemRepository(TimingOutClient(), TABLE, "gsi1").get("a" * 32)
+
+
+@pytest.mark.parametrize("token", ["%%%", "bm90IGpzb24=", encode_token({"pk": {"S": "x"}})])
+def test_foreign_page_tokens_are_rejected(token: str) -> None:
+    with pytest.raises(InvalidPageTokenError):
+        decode_token(token)
