@@ -33,9 +33,11 @@ $(NODE_INSTALLED): package.json package-lock.json $(INSTALLED)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-synth: install ## synthesize the pipeline and every stage into cdk.out/ (offline, default config)
+synth: install ## synthesize the pipeline and every stage into cdk.out/ + compliance summary (offline)
 	rm -rf cdk.out
-	cdk synth --quiet --output cdk.out
+	mkdir -p reports
+	@echo "cdk synth --quiet --output cdk.out  (full log: reports/synth.log)"
+	@cdk synth --quiet --output cdk.out > reports/synth.log 2>&1 || { tail -n 80 reports/synth.log; exit 1; }
 	$(PY) -m compliance.summary cdk.out/validation-report.json
 
 test: install ## the whole test suite (JUnit in reports/junit.xml)

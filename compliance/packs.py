@@ -11,6 +11,7 @@ has no report-only switch and CDK fails synth on any unsuccessful plugin report.
 """
 
 from collections.abc import Iterable
+from typing import cast
 
 import aws_cdk as cdk
 import jsii
@@ -28,15 +29,15 @@ class ReportOnly:
 
     @property
     def name(self) -> str:
-        return self._pack.name
+        return str(self._pack.name)
 
     @property
     def version(self) -> str | None:
-        return self._pack.version
+        return cast("str | None", self._pack.version)
 
     @property
     def rule_ids(self) -> list[str] | None:
-        return self._pack.rule_ids
+        return cast("list[str] | None", self._pack.rule_ids)
 
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
         report = self._pack.validate(context)

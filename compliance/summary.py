@@ -24,7 +24,9 @@ def count_findings(report: dict[str, Any]) -> dict[str, Counter[tuple[str, str]]
             severity = (violation.get("ruleMetadata") or {}).get(ORIGINAL_SEVERITY_KEY) or violation.get(
                 "severity", "error"
             )
-            counter[(rule_of(violation["ruleName"]), severity)] += len(violation.get("violatingConstructs") or violation.get("violatingResources") or [None])
+            counter[(rule_of(violation["ruleName"]), severity)] += len(
+                violation.get("violatingConstructs") or violation.get("violatingResources") or [None]
+            )
         counts[plugin.get("pluginName", "unknown")] = counter
     return counts
 

@@ -1,9 +1,8 @@
 """The manual approval before prod, and the managed policy that lets approvers press its button only."""
 
-from aws_cdk import Stack
+from aws_cdk import Stack, pipelines
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
-from aws_cdk import pipelines
 from constructs import Construct
 
 from stages.config import PipelineConfig

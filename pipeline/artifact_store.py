@@ -26,9 +26,7 @@ class ArtifactStore(Construct):
             enforce_ssl=True,
             versioned=True,
             lifecycle_rules=[
-                s3.LifecycleRule(
-                    expiration=Duration.days(365), noncurrent_version_expiration=Duration.days(30)
-                )
+                s3.LifecycleRule(expiration=Duration.days(365), noncurrent_version_expiration=Duration.days(30))
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )

@@ -21,7 +21,9 @@ def load_buildspec(path: Path = BUILDSPEC_PATH) -> dict[str, Any]:
     return spec
 
 
-def synth_build_spec(report_groups: Mapping[str, codebuild.IReportGroup], path: Path = BUILDSPEC_PATH) -> codebuild.BuildSpec:
+def synth_build_spec(
+    report_groups: Mapping[str, codebuild.IReportGroup], path: Path = BUILDSPEC_PATH
+) -> codebuild.BuildSpec:
     """The buildspec with each named report pointed at the ARN of its report group."""
     spec = load_buildspec(path)
     reports = spec.get("reports", {})

@@ -3,11 +3,10 @@
 import json
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack, Tags
+from aws_cdk import Duration, RemovalPolicy, Stack, Tags, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
-from aws_cdk import pipelines
 from constructs import Construct
 
 from pipeline.approval import ApproversPolicy, approval_step
@@ -34,7 +33,10 @@ class PipelineStack(Stack):
         super().__init__(
             scope,
             construct_id,
-            description=f"Delivery pipeline {pipeline_config.name}: {pipeline_config.repository}@{pipeline_config.branch} to dev, staging and prod",
+            description=(
+                f"Delivery pipeline {pipeline_config.name}: "
+                f"{pipeline_config.repository}@{pipeline_config.branch} to dev, staging and prod"
+            ),
             termination_protection=True,
             **kwargs,  # type: ignore[arg-type]
         )
@@ -109,11 +111,11 @@ class PipelineStack(Stack):
         self._add_push_trigger(pipeline_config.branch, list(pipeline_config.ignored_paths))
         topics.watch(self.pipeline.pipeline)
         topics.approvals.grant_publish(self.pipeline.pipeline.role)
-        self.approvers = ApproversPolicy(
-            self, "Approvers", config=pipeline_config, pipeline_name=pipeline_config.name
-        )
+        self.approvers = ApproversPolicy(self, "Approvers", config=pipeline_config, pipeline_name=pipeline_config.name)
 
-    def _add_environment(self, env_config: EnvironmentConfig, *, pre: list[pipelines.Step]) -> list[pipelines.CodeBuildStep]:
+    def _add_environment(
+        self, env_config: EnvironmentConfig, *, pre: list[pipelines.Step]
+    ) -> list[pipelines.CodeBuildStep]:
         """One wave per environment: its regions deploy in parallel, each followed by its smoke tests."""
         wave = self.pipeline.add_wave(env_config.name, pre=pre)
         smoke_tests = []

@@ -178,7 +178,8 @@ class AppConfig(_Strict):
     def _exactly_the_three_environments(self) -> AppConfig:
         if tuple(self.environments) != ENVIRONMENT_NAMES:
             raise ValueError(
-                f"must define exactly {', '.join(ENVIRONMENT_NAMES)} in that order, got {', '.join(self.environments) or 'none'}"
+                f"must define exactly {', '.join(ENVIRONMENT_NAMES)} in that order, "
+                f"got {', '.join(self.environments) or 'none'}"
             )
         return self
 
@@ -239,7 +240,9 @@ def _set_dotted(target: dict[str, Any], dotted_key: str, raw_value: Any) -> None
         child = node.get(part)
         if not isinstance(child, dict):
             where = ".".join(parents[: index + 1])
-            raise ConfigError(f"invalid configuration:\n  {where}: cannot set {dotted_key!r}, {where!r} is not a section")
+            raise ConfigError(
+                f"invalid configuration:\n  {where}: cannot set {dotted_key!r}, {where!r} is not a section"
+            )
         node = child
     # A text setting keeps its text (an account id stays "0123..."); others are parsed as JSON.
     keep_text = isinstance(node.get(leaf), str) and isinstance(raw_value, str)
@@ -263,9 +266,13 @@ def load_config(context: Mapping[str, Any], base_dir: Path | None = None) -> App
         try:
             overrides = json.loads(path.read_text(encoding="utf-8"))
         except OSError as error:
-            raise ConfigError(f"invalid configuration:\n  {CONFIG_FILE_CONTEXT_KEY}: cannot read {path}: {error.strerror}") from None
+            raise ConfigError(
+                f"invalid configuration:\n  {CONFIG_FILE_CONTEXT_KEY}: cannot read {path}: {error.strerror}"
+            ) from None
         except json.JSONDecodeError as error:
-            raise ConfigError(f"invalid configuration:\n  {CONFIG_FILE_CONTEXT_KEY}: {path} is not valid JSON: {error}") from None
+            raise ConfigError(
+                f"invalid configuration:\n  {CONFIG_FILE_CONTEXT_KEY}: {path} is not valid JSON: {error}"
+            ) from None
         if not isinstance(overrides, Mapping):
             raise ConfigError(f"invalid configuration:\n  {CONFIG_FILE_CONTEXT_KEY}: {path} must hold a JSON object")
         merged = _deep_merge(merged, overrides)

@@ -10,8 +10,8 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from services.items.data import LIST_INDEX_NAME, ItemsTable
-from services.platform.logs import LogsKey, encrypted_log_group
 from services.items.powertools import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer
+from services.platform.logs import LogsKey, encrypted_log_group
 from stages.config import EnvironmentConfig
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
@@ -20,17 +20,22 @@ ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", ".pytest_cache"]
 
 
 class ItemsApi(Construct):
-    def __init__(
-        self, scope: Construct, construct_id: str, *, env_config: EnvironmentConfig, data: ItemsTable
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, env_config: EnvironmentConfig, data: ItemsTable) -> None:
         super().__init__(scope, construct_id)
         removal = RemovalPolicy.RETAIN if env_config.is_production else RemovalPolicy.DESTROY
 
         self.logs_key = LogsKey(
-            self, "LogsKey", description=f"Encrypts the items API log groups ({env_config.name})", removal_policy=removal
+            self,
+            "LogsKey",
+            description=f"Encrypts the items API log groups ({env_config.name})",
+            removal_policy=removal,
         )
         function_logs = encrypted_log_group(
-            self, "FunctionLogs", key=self.logs_key, retention_days=env_config.log_retention_days, removal_policy=removal
+            self,
+            "FunctionLogs",
+            key=self.logs_key,
+            retention_days=env_config.log_retention_days,
+            removal_policy=removal,
         )
         self.function = lambda_.Function(
             self,
@@ -131,4 +136,3 @@ class ItemsApi(Construct):
         items.add_method("GET", **protected)
         items.add_method("POST", **protected)
         items.add_resource("{item_id}").add_method("GET", **protected)
-

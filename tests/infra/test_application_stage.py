@@ -8,7 +8,12 @@ import pytest
 from services.items.powertools import POWERTOOLS_LAYER_VERSION
 from tests.infra.conftest import Synthesized, only_resource, resources_of
 
-STAGES = {"dev": "eu-west-1", "staging": "eu-west-1", "prod-eu-west-1": "eu-west-1", "prod-eu-central-1": "eu-central-1"}
+STAGES = {
+    "dev": "eu-west-1",
+    "staging": "eu-west-1",
+    "prod-eu-west-1": "eu-west-1",
+    "prod-eu-central-1": "eu-central-1",
+}
 ACCOUNTS = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}
 
 
@@ -33,7 +38,9 @@ def test_each_stage_deploys_to_its_configured_account_and_region(synthesized: Sy
         assert stack.stack_name == f"{_env(stage_id)}-items"
 
 
-def test_function_runs_newest_python_on_arm_with_the_pinned_powertools_layer(templates: dict[str, dict[str, Any]]) -> None:
+def test_function_runs_newest_python_on_arm_with_the_pinned_powertools_layer(
+    templates: dict[str, dict[str, Any]],
+) -> None:
     for stage_id, template in templates.items():
         _, function = only_resource(template, "AWS::Lambda::Function")
         properties = function["Properties"]
@@ -167,11 +174,14 @@ def test_outputs_name_the_api_url_pool_table_and_function(templates: dict[str, d
     assert set(templates["dev"]["Outputs"]) == {"ApiUrl", "UserPoolId", "UserPoolClientId", "TableName", "FunctionArn"}
 
 
-def test_prod_keeps_stateful_resources_and_protects_them(templates: dict[str, dict[str, Any]], synthesized: Synthesized) -> None:
+def test_prod_keeps_stateful_resources_and_protects_them(
+    templates: dict[str, dict[str, Any]], synthesized: Synthesized
+) -> None:
     for stage_id in ("prod-eu-west-1", "prod-eu-central-1"):
         template = templates[stage_id]
         _, table = only_resource(template, "AWS::DynamoDB::GlobalTable")
-        assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"
+        assert table["DeletionPolicy"] == "Retain"
+        assert table["UpdateReplacePolicy"] == "Retain"
         (replica,) = table["Properties"]["Replicas"]
         assert replica["DeletionProtectionEnabled"] is True
         _, pool = only_resource(template, "AWS::Cognito::UserPool")
@@ -206,4 +216,5 @@ def test_the_lambda_asset_holds_runtime_code_only(synthesized: Synthesized) -> N
     assert asset_dirs
     for asset in asset_dirs:
         files = sorted(str(p.relative_to(asset)) for p in asset.rglob("*") if p.is_file())
-        assert files and all(f.startswith("items_api/") and f.endswith(".py") for f in files), files
+        assert files
+        assert all(f.startswith("items_api/") and f.endswith(".py") for f in files), files

@@ -38,12 +38,20 @@ def entry_point_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, P
     cli_out = tmp_path_factory.mktemp("cdk-cli")
     runs = {
         "python app.py": subprocess.Popen(
-            [sys.executable, "app.py"], cwd=REPO_ROOT, env=offline_env(CDK_OUTDIR=str(python_out)),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "app.py"],
+            cwd=REPO_ROOT,
+            env=offline_env(CDK_OUTDIR=str(python_out)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         ),
         "cdk synth": subprocess.Popen(
-            [str(CDK_CLI), "synth", "--quiet", "--output", str(cli_out)], cwd=REPO_ROOT, env=offline_env(),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [str(CDK_CLI), "synth", "--quiet", "--output", str(cli_out)],
+            cwd=REPO_ROOT,
+            env=offline_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         ),
     }
     for name, process in runs.items():
@@ -52,13 +60,17 @@ def entry_point_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, P
     return {"python app.py": python_out, "cdk synth": cli_out}
 
 
-def test_python_app_writes_the_same_templates_as_build_app(synthesized: Synthesized, entry_point_outputs: dict[str, Path]) -> None:
+def test_python_app_writes_the_same_templates_as_build_app(
+    synthesized: Synthesized, entry_point_outputs: dict[str, Path]
+) -> None:
     expected = synthesized_files(synthesized.outdir)
     assert len([name for name in expected if name.endswith(".template.json")]) >= 6
     assert synthesized_files(entry_point_outputs["python app.py"]) == expected
 
 
-def test_cdk_cli_writes_the_same_templates_as_build_app(synthesized: Synthesized, entry_point_outputs: dict[str, Path]) -> None:
+def test_cdk_cli_writes_the_same_templates_as_build_app(
+    synthesized: Synthesized, entry_point_outputs: dict[str, Path]
+) -> None:
     assert synthesized_files(entry_point_outputs["cdk synth"]) == synthesized_files(synthesized.outdir)
 
 
@@ -75,7 +87,12 @@ def test_cdk_cli_writes_one_assembly_per_environment_and_region(entry_point_outp
 def test_bad_context_override_stops_cdk_synth_naming_the_key(tmp_path: Path) -> None:
     result = subprocess.run(
         [str(CDK_CLI), "synth", "--quiet", "--output", str(tmp_path), "-c", "environments.prod.account=12ab"],
-        cwd=REPO_ROOT, env=offline_env(), capture_output=True, text=True, timeout=300, check=False,
+        cwd=REPO_ROOT,
+        env=offline_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode != 0
     assert "environments.prod.account: '12ab' is not a 12-digit AWS account id" in result.stderr + result.stdout
@@ -86,7 +103,12 @@ def test_python_app_reports_a_bad_config_file_and_exits_2(tmp_path: Path) -> Non
     bad = tmp_path / "overrides.json"
     bad.write_text('{"pipeline": {"region": "mars"}}')
     result = subprocess.run(
-        [sys.executable, "app.py"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "app.py"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
         env=offline_env(CDK_OUTDIR=str(tmp_path / "out"), CDK_CONTEXT_JSON=f'{{"config_file": "{bad}"}}'),
     )
     assert result.returncode == 2

@@ -101,7 +101,11 @@ def test_every_environment_deploys_its_stacks_then_runs_smoke_tests(pipeline: di
 
 
 def test_prod_regions_deploy_in_parallel_as_one_wave(pipeline: dict[str, Any]) -> None:
-    executes = [a for a in _actions(pipeline, "prod", "CloudFormation") if a["Configuration"]["ActionMode"] == "CHANGE_SET_EXECUTE"]
+    executes = [
+        a
+        for a in _actions(pipeline, "prod", "CloudFormation")
+        if a["Configuration"]["ActionMode"] == "CHANGE_SET_EXECUTE"
+    ]
     assert {a.get("Region", "eu-west-1") for a in executes} == {"eu-west-1", "eu-central-1"}
     assert len({a["RunOrder"] for a in executes}) == 1
 
@@ -132,7 +136,9 @@ def test_approval_comment_fits_codepipeline_limit_once_filled(pipeline: dict[str
     assert len(filled) <= 500
 
 
-def test_staging_smoke_tests_export_the_api_url_for_the_approval(synthesized: Synthesized, pipeline: dict[str, Any]) -> None:
+def test_staging_smoke_tests_export_the_api_url_for_the_approval(
+    synthesized: Synthesized, pipeline: dict[str, Any]
+) -> None:
     (smoke,) = [a for a in _actions(pipeline, "staging", "CodeBuild") if "SmokeTests" in a["Name"]]
     assert "Namespace" in smoke
     spec = _buildspec(_project(synthesized, smoke))
@@ -150,7 +156,9 @@ def test_smoke_tests_read_api_url_from_the_stage_outputs(synthesized: Synthesize
             assert spec["phases"]["build"]["commands"] == ["make e2e"]
 
 
-def test_synth_step_runs_buildspec_yml_and_publishes_test_reports(synthesized: Synthesized, pipeline: dict[str, Any]) -> None:
+def test_synth_step_runs_buildspec_yml_and_publishes_test_reports(
+    synthesized: Synthesized, pipeline: dict[str, Any]
+) -> None:
     (synth,) = _actions(pipeline, "Build", "CodeBuild")
     project = _project(synthesized, synth)
     spec_text = json.dumps(project["Source"]["BuildSpec"])
@@ -174,11 +182,16 @@ def test_synth_and_smoke_test_roles_may_write_to_the_declared_report_groups(synt
     for policy_id, policy in resources_of(synthesized.pipeline, "AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             resource = statement["Resource"]
-            if "codebuild:BatchPutTestCases" in statement["Action"] and isinstance(resource, dict) and "Fn::GetAtt" in resource:
+            if (
+                "codebuild:BatchPutTestCases" in statement["Action"]
+                and isinstance(resource, dict)
+                and "Fn::GetAtt" in resource
+            ):
                 writers.setdefault(resource["Fn::GetAtt"][0].rstrip("0123456789ABCDEF"), set()).add(policy_id)
     assert set(writers) == {"TestReports", "SmokeTestReports"}
     assert all("Synth" in p for p in writers["TestReports"])
-    assert len(writers["SmokeTestReports"]) == 4 and all("SmokeTests" in p for p in writers["SmokeTestReports"])
+    assert len(writers["SmokeTestReports"]) == 4
+    assert all("SmokeTests" in p for p in writers["SmokeTestReports"])
 
 
 def test_no_codebuild_project_runs_docker(synthesized: Synthesized) -> None:
@@ -186,7 +199,9 @@ def test_no_codebuild_project_runs_docker(synthesized: Synthesized) -> None:
         assert project["Properties"]["Environment"].get("PrivilegedMode") is False
 
 
-def test_artifact_bucket_is_kms_encrypted_with_a_rotating_key(synthesized: Synthesized, pipeline: dict[str, Any]) -> None:
+def test_artifact_bucket_is_kms_encrypted_with_a_rotating_key(
+    synthesized: Synthesized, pipeline: dict[str, Any]
+) -> None:
     template = synthesized.pipeline
     bucket_id = _home_artifact_store(pipeline)["Location"]["Ref"]
     bucket = template["Resources"][bucket_id]["Properties"]
@@ -198,7 +213,9 @@ def test_artifact_bucket_is_kms_encrypted_with_a_rotating_key(synthesized: Synth
     assert _home_artifact_store(pipeline)["EncryptionKey"]["Id"]["Fn::GetAtt"][0] == key_id
 
 
-def test_artifact_bucket_is_private_versioned_and_access_logged(synthesized: Synthesized, pipeline: dict[str, Any]) -> None:
+def test_artifact_bucket_is_private_versioned_and_access_logged(
+    synthesized: Synthesized, pipeline: dict[str, Any]
+) -> None:
     bucket_id = _home_artifact_store(pipeline)["Location"]["Ref"]
     bucket = synthesized.pipeline["Resources"][bucket_id]["Properties"]
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
@@ -225,7 +242,8 @@ def test_artifact_bucket_policy_denies_requests_without_tls(synthesized: Synthes
         for s in policy["PolicyDocument"]["Statement"]
         if s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
     ]
-    assert deny_tls and deny_tls[0]["Action"] == "s3:*"
+    assert deny_tls
+    assert deny_tls[0]["Action"] == "s3:*"
 
 
 def test_cross_region_support_bucket_is_kms_encrypted_for_cross_account_deploys(synthesized: Synthesized) -> None:
@@ -255,7 +273,10 @@ def test_notification_topics_are_kms_encrypted_and_tls_only(synthesized: Synthes
         assert "KmsMasterKeyId" in topic["Properties"]
     for policy in resources_of(synthesized.pipeline, "AWS::SNS::TopicPolicy").values():
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
-        assert any(s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}} for s in statements)
+        assert any(
+            s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in statements
+        )
 
 
 def test_notification_key_lets_codestar_notifications_publish(synthesized: Synthesized) -> None:
@@ -273,14 +294,22 @@ def test_approvers_may_approve_exactly_the_prod_promotion(synthesized: Synthesiz
     writes = [s for s in statements if s["Action"] == "codepipeline:PutApprovalResult"]
     assert len(writes) == 1
     resource = json.dumps(writes[0]["Resource"])
-    assert resource.endswith(f':{PIPELINE_NAME}/prod/PromoteToProd"]]}}') or f"{PIPELINE_NAME}/prod/PromoteToProd" in resource
+    assert (
+        resource.endswith(f':{PIPELINE_NAME}/prod/PromoteToProd"]]}}')
+        or f"{PIPELINE_NAME}/prod/PromoteToProd" in resource
+    )
     for statement in statements:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        assert all(a.startswith(("codepipeline:Get", "codepipeline:List")) or a == "codepipeline:PutApprovalResult" for a in actions)
+        assert all(
+            a.startswith(("codepipeline:Get", "codepipeline:List")) or a == "codepipeline:PutApprovalResult"
+            for a in actions
+        )
         assert statement["Resource"] != "*"
     _, group = only_resource(synthesized.pipeline, "AWS::IAM::Group")
     assert group["Properties"]["GroupName"] == "ProdApprovers"
-    assert policy["Properties"]["Groups"] == [{"Ref": next(iter(resources_of(synthesized.pipeline, "AWS::IAM::Group")))}]
+    assert policy["Properties"]["Groups"] == [
+        {"Ref": next(iter(resources_of(synthesized.pipeline, "AWS::IAM::Group")))}
+    ]
 
 
 def test_pipeline_stack_is_termination_protected(synthesized: Synthesized) -> None:

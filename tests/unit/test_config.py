@@ -85,7 +85,9 @@ def test_repository_must_be_owner_slash_name() -> None:
 
 
 def test_branch_must_be_a_valid_git_branch() -> None:
-    assert "pipeline.branch: 'feature..x' is not a valid git branch name" in _error(_with("pipeline.branch", "feature..x"))
+    assert "pipeline.branch: 'feature..x' is not a valid git branch name" in _error(
+        _with("pipeline.branch", "feature..x")
+    )
 
 
 def test_log_retention_must_be_a_cloudwatch_period() -> None:
@@ -144,7 +146,10 @@ def test_ignored_paths_fit_codepipeline_filter_limit() -> None:
 
 def test_commit_url_template_needs_the_commit_placeholder() -> None:
     message = _error(_with("pipeline.commit_url_template", "https://example.com/commits"))
-    assert "pipeline.commit_url_template: 'https://example.com/commits' must be an https URL containing the placeholder {commit}" in message
+    assert (
+        "pipeline.commit_url_template: 'https://example.com/commits' "
+        "must be an https URL containing the placeholder {commit}" in message
+    )
 
 
 def test_email_addresses_are_checked() -> None:
@@ -157,7 +162,8 @@ def test_every_problem_is_reported_at_once() -> None:
     raw = _with("environments.prod.account", "12ab")
     raw["pipeline"]["region"] = "mars-1"
     message = _error(raw)
-    assert "environments.prod.account" in message and "pipeline.region" in message
+    assert "environments.prod.account" in message
+    assert "pipeline.region" in message
 
 
 def _context(**extra: Any) -> dict[str, Any]:
@@ -170,7 +176,11 @@ def test_dotted_context_key_overrides_one_value() -> None:
 
 
 def test_dotted_context_values_are_parsed_as_json() -> None:
-    config = load_config(_context(**{"environments.dev.regions": '["us-east-1", "us-west-2"]', "environments.dev.lambda_memory_mb": "512"}))
+    config = load_config(
+        _context(
+            **{"environments.dev.regions": '["us-east-1", "us-west-2"]', "environments.dev.lambda_memory_mb": "512"}
+        )
+    )
     assert config.environments["dev"].regions == ("us-east-1", "us-west-2")
     assert config.environments["dev"].lambda_memory_mb == 512
 

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from items_api import handler
 
+from items_api import handler
 from tests.events import FakeLambdaContext, rest_event
 from tests.unit.fakes import BrokenItemRepository, InMemoryItemRepository, ThrottledItemRepository
 
@@ -35,7 +35,13 @@ def create(body: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
 
 def get(item_id: str) -> tuple[int, dict[str, Any], dict[str, str]]:
     return invoke(
-        rest_event("GET", f"/items/{item_id}", resource=ITEM_RESOURCE, path_parameters={"item_id": item_id}, claims={"sub": "u"})
+        rest_event(
+            "GET",
+            f"/items/{item_id}",
+            resource=ITEM_RESOURCE,
+            path_parameters={"item_id": item_id},
+            claims={"sub": "u"},
+        )
     )
 
 
@@ -94,9 +100,20 @@ def test_malformed_json_is_400(repository: InMemoryItemRepository) -> None:
         ({"description": "no name"}, "body.name"),
         ({"name": "x", "colour": "red"}, "body.colour"),
     ],
-    ids=["quantity-as-text", "quantity-float", "quantity-negative", "name-number", "name-blank", "name-too-long", "name-missing", "unknown-field"],
+    ids=[
+        "quantity-as-text",
+        "quantity-float",
+        "quantity-negative",
+        "name-number",
+        "name-blank",
+        "name-too-long",
+        "name-missing",
+        "unknown-field",
+    ],
 )
-def test_invalid_bodies_are_422_naming_the_field(repository: InMemoryItemRepository, payload: Any, location: str) -> None:
+def test_invalid_bodies_are_422_naming_the_field(
+    repository: InMemoryItemRepository, payload: Any, location: str
+) -> None:
     status, body, _ = create(payload)
     assert status == 422
     assert body["message"] == "request validation failed"
@@ -112,7 +129,9 @@ def test_body_that_is_not_an_object_is_4xx(repository: InMemoryItemRepository, r
 
 
 def test_oversized_body_is_413_and_not_parsed(repository: InMemoryItemRepository) -> None:
-    status, body, _ = invoke(rest_event("POST", "/items", raw_body=json.dumps({"name": "x" * (handler.MAX_BODY_BYTES + 1)})))
+    status, body, _ = invoke(
+        rest_event("POST", "/items", raw_body=json.dumps({"name": "x" * (handler.MAX_BODY_BYTES + 1)}))
+    )
     assert status == 413
     assert "exceeds" in body["message"]
     assert not repository.items

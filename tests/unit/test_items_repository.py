@@ -6,12 +6,20 @@ import boto3
 import pytest
 from botocore.exceptions import ReadTimeoutError
 from botocore.stub import ANY, Stubber
+
 from items_api.errors import InvalidPageTokenError, StorageUnavailableError
 from items_api.models import Item
 from items_api.repository import DynamoDbItemRepository, decode_token, encode_token
 
 TABLE = "items-table"
-ITEM = Item(id="a" * 32, name="Widget", description="", quantity=2, created_at="2026-11-22T00:00:00.000+00:00", updated_at="2026-11-22T00:00:00.000+00:00")
+ITEM = Item(
+    id="a" * 32,
+    name="Widget",
+    description="",
+    quantity=2,
+    created_at="2026-11-22T00:00:00.000+00:00",
+    updated_at="2026-11-22T00:00:00.000+00:00",
+)
 RECORD = {
     "pk": {"S": f"ITEM#{'a' * 32}"},
     "sk": {"S": "ITEM"},
@@ -58,7 +66,9 @@ def test_get_of_a_missing_item_is_none(stubbed: tuple[DynamoDbItemRepository, St
     assert repository.get("b" * 32) is None
 
 
-def test_list_queries_the_index_newest_first_and_returns_a_cursor(stubbed: tuple[DynamoDbItemRepository, Stubber]) -> None:
+def test_list_queries_the_index_newest_first_and_returns_a_cursor(
+    stubbed: tuple[DynamoDbItemRepository, Stubber],
+) -> None:
     repository, stubber = stubbed
     last_key = {k: RECORD[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
     stubber.add_response(
@@ -75,12 +85,15 @@ def test_list_queries_the_index_newest_first_and_returns_a_cursor(stubbed: tuple
     )
     items, token = repository.list_page(1, None)
     assert items == [ITEM]
-    assert token is not None and decode_token(token) == last_key
+    assert token is not None
+    assert decode_token(token) == last_key
 
 
 def test_throttling_becomes_storage_unavailable(stubbed: tuple[DynamoDbItemRepository, Stubber]) -> None:
     repository, stubber = stubbed
-    stubber.add_client_error("put_item", service_error_code="ProvisionedThroughputExceededException", http_status_code=400)
+    stubber.add_client_error(
+        "put_item", service_error_code="ProvisionedThroughputExceededException", http_status_code=400
+    )
     with pytest.raises(StorageUnavailableError):
         repository.put_new(ITEM)
 

@@ -1,6 +1,5 @@
 """Lambda entry point: parse the request, call the logic, map results and errors to responses."""
 
-
 import json
 import os
 from functools import cache

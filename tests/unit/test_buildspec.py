@@ -1,0 +1,75 @@
+"""buildspec.yml: the synth step runs Makefile targets, so CodeBuild and developers run the same commands."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from aws_cdk import aws_codebuild as codebuild
+
+from pipeline.buildspec import BuildSpecError, load_buildspec, synth_build_spec
+from pipeline.run_buildspec import commands_by_phase, main
+from tests.conftest import REPO_ROOT
+
+BUILDSPEC = REPO_ROOT / "buildspec.yml"
+
+
+def test_every_buildspec_command_is_a_make_target() -> None:
+    commands = commands_by_phase(load_buildspec(BUILDSPEC))
+    assert commands
+    for _, command in commands:
+        assert command.startswith("make "), command
+
+
+def test_buildspec_runs_install_lint_test_and_synth_in_order() -> None:
+    assert [c for _, c in commands_by_phase(load_buildspec(BUILDSPEC))] == [
+        "make install",
+        "make lint",
+        "make test",
+        "make synth",
+    ]
+
+
+def test_every_make_target_the_pipeline_calls_exists() -> None:
+    targets = {c.split()[1] for _, c in commands_by_phase(load_buildspec(BUILDSPEC))} | {"install-e2e", "e2e", "ci"}
+    for target in sorted(targets):
+        result = subprocess.run(["make", "-n", target], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, f"make {target}: {result.stderr}"
+
+
+def test_buildspec_publishes_junit_test_results() -> None:
+    report = load_buildspec(BUILDSPEC)["reports"]["tests"]
+    assert report["file-format"] == "JUNITXML"
+    assert report["base-directory"] == "reports"
+    assert report["files"] == ["junit.xml"]
+
+
+def test_a_report_without_a_report_group_is_an_error() -> None:
+    with pytest.raises(BuildSpecError, match=r"reports \['tests'\] have no report group"):
+        synth_build_spec({})
+
+
+def test_a_file_without_phases_is_not_a_buildspec(tmp_path: Path) -> None:
+    (tmp_path / "buildspec.yml").write_text("version: 0.2\n")
+    with pytest.raises(BuildSpecError, match="no phases"):
+        load_buildspec(tmp_path / "buildspec.yml")
+
+
+def test_local_replay_runs_phases_in_order_with_buildspec_env_and_stops_at_a_failure(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    (tmp_path / "buildspec.yml").write_text(
+        "version: 0.2\n"
+        "env:\n  variables:\n    GREETING: hello\n"
+        "phases:\n"
+        f"  build:\n    commands:\n      - echo build-$GREETING >> {log}\n      - exit 3\n      - echo never >> {log}\n"
+        f"  install:\n    commands:\n      - echo install >> {log}\n"
+    )
+    assert main(["run_buildspec", str(tmp_path / "buildspec.yml")]) == 3
+    assert log.read_text().split() == ["install", "build-hello"]
+
+
+def test_synth_build_spec_is_a_codebuild_buildspec() -> None:
+    class FakeGroup:
+        report_group_arn = "arn:aws:codebuild:eu-west-1:111111111111:report-group/tests"
+
+    spec = synth_build_spec({"tests": FakeGroup()})  # type: ignore[dict-item]
+    assert isinstance(spec, codebuild.BuildSpec)
