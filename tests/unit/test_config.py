@@ -228,3 +228,15 @@ def test_config_file_with_invalid_json_is_named(tmp_path: Path) -> None:
 def test_context_without_configuration_is_rejected() -> None:
     with pytest.raises(ConfigError, match="config: the context holds no configuration object"):
         load_config({})
+
+
+def test_single_account_setup_needs_no_cross_account_keys() -> None:
+    raw = _default()
+    for env in raw["environments"].values():
+        env["account"] = raw["pipeline"]["account"]
+    assert not parse_config(raw).has_cross_account_environment
+
+
+def test_production_flag_belongs_to_prod_only() -> None:
+    config = parse_config(_default())
+    assert [env.is_production for env in config.ordered_environments] == [False, False, True]
