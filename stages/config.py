@@ -102,6 +102,31 @@ def _commit_url_template(value: str) -> str:
     return value
 
 
+def _domain_name(value: str) -> str:
+    label = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+    if not re.fullmatch(rf"{label}(\.{label})+", value):
+        raise ValueError(f"{value!r} is not a lower-case DNS name such as 'api.example.com'")
+    return value
+
+
+def _certificate_arn(value: str) -> str:
+    if not re.fullmatch(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}", value):
+        raise ValueError(f"{value!r} is not an ACM certificate ARN")
+    return value
+
+
+def _hosted_zone_id(value: str) -> str:
+    if not re.fullmatch(r"Z[A-Z0-9]{1,31}", value):
+        raise ValueError(f"{value!r} is not a Route 53 hosted zone id such as 'Z0123456789ABCDEFGHIJ'")
+    return value
+
+
+def _origin(value: str) -> str:
+    if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", value):
+        raise ValueError(f"{value!r} is not a CORS origin such as 'https://app.example.com' (no path, no '*')")
+    return value
+
+
 AccountId = Annotated[str, AfterValidator(_account_id)]
 Region = Annotated[str, AfterValidator(_region)]
 ConnectionArn = Annotated[str, AfterValidator(_connection_arn)]
@@ -111,6 +136,10 @@ RetentionDays = Annotated[int, AfterValidator(_retention)]
 Email = Annotated[str, AfterValidator(_email)]
 ResourceName = Annotated[str, AfterValidator(_name)]
 CommitUrlTemplate = Annotated[str, AfterValidator(_commit_url_template)]
+DomainName = Annotated[str, AfterValidator(_domain_name)]
+CertificateArn = Annotated[str, AfterValidator(_certificate_arn)]
+HostedZoneId = Annotated[str, AfterValidator(_hosted_zone_id)]
+Origin = Annotated[str, AfterValidator(_origin)]
 
 
 class _Strict(BaseModel):
@@ -135,6 +164,86 @@ class PipelineConfig(_Strict):
     notification_emails: tuple[Email, ...] = ()
 
 
+class Range(_Strict):
+    """A minimum and a maximum, as auto scaling takes them; equal values mean a fixed amount."""
+
+    min: int = Field(ge=1, le=40000)
+    max: int = Field(ge=1, le=40000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        return self
+
+    @property
+    def fixed(self) -> bool:
+        return self.min == self.max
+
+
+class TableCapacity(_Strict):
+    """Provisioned read and write capacity units of a DynamoDB table (and its indexes)."""
+
+    read: Range
+    write: Range
+
+
+class ApiConfig(_Strict):
+    """API Gateway stage settings."""
+
+    # 0 switches the stage cache off; API Gateway allows at most 3600 seconds.
+    cache_ttl_seconds: int = Field(ge=0, le=3600)
+    throttle_rate_limit: int = Field(ge=1, le=10000)
+    throttle_burst_limit: int = Field(ge=1, le=5000)
+    # Requests a day per API key of the usage plan.
+    daily_quota: int = Field(ge=1)
+    api_key_required: bool
+    waf_enabled: bool
+
+
+class CustomDomainConfig(_Strict):
+    """A custom domain for the API; the certificate and the hosted zone already exist."""
+
+    domain_name: DomainName
+    certificate_arn: CertificateArn
+    hosted_zone_id: HostedZoneId
+    hosted_zone_name: DomainName
+
+
+class FunctionConfig(_Strict):
+    memory_mb: int = Field(ge=128, le=10240)
+    timeout_seconds: int = Field(ge=1, le=29)  # API Gateway's integration timeout caps it
+    # None leaves the function on the account's unreserved pool.
+    reserved_concurrency: int | None = Field(default=None, ge=1)
+    # Provisioned concurrency on the live alias, scaled on utilisation; None for none.
+    provisioned_concurrency: Range | None = None
+
+    @model_validator(mode="after")
+    def _provisioned_within_reserved(self) -> FunctionConfig:
+        if (
+            self.provisioned_concurrency is not None
+            and self.reserved_concurrency is not None
+            and self.provisioned_concurrency.max > self.reserved_concurrency
+        ):
+            raise ValueError(
+                f"provisioned_concurrency.max {self.provisioned_concurrency.max} exceeds "
+                f"reserved_concurrency {self.reserved_concurrency}"
+            )
+        return self
+
+
+class AlarmConfig(_Strict):
+    """Thresholds of the operations alarms (evaluated over 5-minute periods)."""
+
+    lambda_errors: int = Field(ge=1)
+    lambda_throttles: int = Field(ge=1)
+    lambda_duration_p99_ms: int = Field(ge=1)
+    api_5xx_rate_percent: float = Field(gt=0, le=100)
+    api_4xx_rate_percent: float = Field(gt=0, le=100)
+    api_latency_p99_ms: int = Field(ge=1)
+    emails: tuple[Email, ...] = ()
+
+
 class EnvironmentConfig(_Strict):
     """One deployment environment: where it lives and how its services are sized."""
 
@@ -143,15 +252,28 @@ class EnvironmentConfig(_Strict):
     # Several regions deploy in parallel as one wave.
     regions: tuple[Region, ...] = Field(min_length=1)
     log_retention_days: RetentionDays
-    lambda_memory_mb: int = Field(ge=128, le=10240)
-    table_read_capacity: int = Field(ge=1, le=40000)
-    table_write_capacity: int = Field(ge=1, le=40000)
-    cors_allowed_origins: tuple[str, ...] = Field(min_length=1)
+    function: FunctionConfig
+    table_capacity: TableCapacity
+    api: ApiConfig
+    cors_allowed_origins: tuple[Origin, ...] = Field(min_length=1)
+    alarms: AlarmConfig
+    custom_domain: CustomDomainConfig | None = None
 
     @model_validator(mode="after")
     def _regions_unique(self) -> EnvironmentConfig:
         if len(set(self.regions)) != len(self.regions):
             raise ValueError(f"regions {list(self.regions)} list a region twice")
+        return self
+
+    @model_validator(mode="after")
+    def _domain_in_its_zone(self) -> EnvironmentConfig:
+        domain = self.custom_domain
+        if domain and not (
+            domain.domain_name == domain.hosted_zone_name or domain.domain_name.endswith("." + domain.hosted_zone_name)
+        ):
+            raise ValueError(
+                f"custom_domain.domain_name {domain.domain_name!r} is not in hosted zone {domain.hosted_zone_name!r}"
+            )
         return self
 
     @property

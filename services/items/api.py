@@ -1,111 +1,74 @@
-"""The items REST API: a Cognito-protected API Gateway in front of one Powertools Lambda function."""
-
-from pathlib import Path
+"""The items REST API: regional API Gateway, Cognito authorizer, request validation, caching,
+usage plan and API key, JSON access logs, X-Ray, WAF outside dev, optional custom domain."""
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
-from aws_cdk import aws_cognito as cognito
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_route53_targets as targets
 from constructs import Construct
 
-from services.items.data import LIST_INDEX_NAME, ItemsTable
-from services.items.powertools import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer
-from services.platform.logs import LogsKey, encrypted_log_group
-from stages.config import EnvironmentConfig
+from services.items.auth import ItemsUserPool
+from services.items.function import ItemsFunction
+from services.items.request_models import json_schema_of
+from services.items.runtime.items_api.models import ItemIn
+from services.platform.logs import encrypted_log_group
+from services.platform.waf import RegionalWebAcl
+from stages.config import CustomDomainConfig, EnvironmentConfig
 
-RUNTIME_DIR = Path(__file__).parent / "runtime"
-SERVICE_NAME = "items"
-ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", ".pytest_cache"]
+STAGE_NAME = "api"
+CACHE_CLUSTER_SIZE_GB = "0.5"
+ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key"]
+# A per-IP WAF limit well above the stage throttle, to stop floods before they reach the throttle.
+WAF_REQUESTS_PER_5_MINUTES_PER_IP = 2000
 
 
-class ItemsApi(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, env_config: EnvironmentConfig, data: ItemsTable) -> None:
+class ItemsRestApi(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_config: EnvironmentConfig,
+        key: kms.IKey,
+        function: ItemsFunction,
+        auth: ItemsUserPool,
+    ) -> None:
         super().__init__(scope, construct_id)
+        api_config = env_config.api
         removal = RemovalPolicy.RETAIN if env_config.is_production else RemovalPolicy.DESTROY
-
-        self.logs_key = LogsKey(
-            self,
-            "LogsKey",
-            description=f"Encrypts the items API log groups ({env_config.name})",
-            removal_policy=removal,
-        )
-        function_logs = encrypted_log_group(
-            self,
-            "FunctionLogs",
-            key=self.logs_key,
-            retention_days=env_config.log_retention_days,
-            removal_policy=removal,
-        )
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            description=f"items API ({env_config.name})",
-            runtime=LAMBDA_RUNTIME,
-            architecture=LAMBDA_ARCHITECTURE,
-            handler="items_api.handler.lambda_handler",
-            code=lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=ASSET_EXCLUDES),
-            layers=[powertools_layer(self, "Powertools")],
-            memory_size=env_config.lambda_memory_mb,
-            timeout=Duration.seconds(10),
-            tracing=lambda_.Tracing.ACTIVE,
-            log_group=function_logs,
-            environment={
-                "TABLE_NAME": data.table.table_name,
-                "LIST_INDEX_NAME": LIST_INDEX_NAME,
-                "CORS_ALLOWED_ORIGINS": ",".join(env_config.cors_allowed_origins),
-                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-                "POWERTOOLS_METRICS_NAMESPACE": "ServerlessPythonDelivery",
-                "POWERTOOLS_LOG_LEVEL": "DEBUG" if env_config.name == "dev" else "INFO",
-            },
-        )
-        data.table.grant(self.function, "dynamodb:PutItem", "dynamodb:GetItem")
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["dynamodb:Query"],
-                resources=[f"{data.table.table_arn}/index/{LIST_INDEX_NAME}"],
-            )
-        )
-        data.key.grant_encrypt_decrypt(self.function)
-
-        self.user_pool = cognito.UserPool(
-            self,
-            "UserPool",
-            self_sign_up_enabled=False,
-            sign_in_aliases=cognito.SignInAliases(email=True),
-            password_policy=cognito.PasswordPolicy(
-                min_length=12, require_digits=True, require_lowercase=True, require_uppercase=True, require_symbols=True
-            ),
-            mfa=cognito.Mfa.OPTIONAL,
-            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
-            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            deletion_protection=env_config.is_production,
-            removal_policy=removal,
-        )
-        self.user_pool_client = self.user_pool.add_client(
-            "WebClient",
-            auth_flows=cognito.AuthFlow(user_srp=True),
-            prevent_user_existence_errors=True,
-        )
+        caching = api_config.cache_ttl_seconds > 0
 
         access_logs = encrypted_log_group(
-            self, "AccessLogs", key=self.logs_key, retention_days=env_config.log_retention_days, removal_policy=removal
+            self, "AccessLogs", key=key, retention_days=env_config.log_retention_days, removal_policy=removal
         )
-        self.rest_api = apigw.LambdaRestApi(
+        cached_get = apigw.MethodDeploymentOptions(
+            caching_enabled=True,
+            cache_ttl=Duration.seconds(api_config.cache_ttl_seconds),
+            cache_data_encrypted=True,
+        )
+        self.rest_api = apigw.RestApi(
             self,
             "RestApi",
-            handler=self.function,
-            proxy=False,
+            rest_api_name=f"items-{env_config.name}",
             description=f"items API ({env_config.name})",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=False,
+            default_integration=apigw.LambdaIntegration(function.alias),
+            # Execution logging needs the account-level CloudWatch role; the construct manages it.
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=removal,
             deploy_options=apigw.StageOptions(
-                stage_name="api",
+                stage_name=STAGE_NAME,
                 tracing_enabled=True,
                 metrics_enabled=True,
                 logging_level=apigw.MethodLoggingLevel.ERROR,
-                throttling_rate_limit=100,
-                throttling_burst_limit=200,
+                data_trace_enabled=False,
+                throttling_rate_limit=api_config.throttle_rate_limit,
+                throttling_burst_limit=api_config.throttle_burst_limit,
+                cache_cluster_enabled=caching,
+                cache_cluster_size=CACHE_CLUSTER_SIZE_GB if caching else None,
+                method_options={"/items/GET": cached_get, "/items/{item_id}/GET": cached_get} if caching else None,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
                     caller=False,
@@ -122,17 +85,110 @@ class ItemsApi(Construct):
             default_cors_preflight_options=apigw.CorsOptions(
                 allow_origins=list(env_config.cors_allowed_origins),
                 allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+                allow_headers=ALLOWED_HEADERS,
                 max_age=Duration.minutes(5),
             ),
         )
         # The stack names the URL output itself (ApiUrl), so drop the construct's generated one.
         self.rest_api.node.try_remove_child("Endpoint")
-        authorizer = apigw.CognitoUserPoolsAuthorizer(self, "Authorizer", cognito_user_pools=[self.user_pool])
-        protected = {"authorizer": authorizer, "authorization_type": apigw.AuthorizationType.COGNITO}
+        self._add_routes(function, auth, api_key_required=api_config.api_key_required)
+        self._add_usage_plan(env_config)
 
-        self.rest_api.root.add_resource("health").add_method("GET")
-        items = self.rest_api.root.add_resource("items")
-        items.add_method("GET", **protected)
-        items.add_method("POST", **protected)
-        items.add_resource("{item_id}").add_method("GET", **protected)
+        if api_config.waf_enabled:
+            waf = RegionalWebAcl(
+                self,
+                "Waf",
+                name=f"items-{env_config.name}",
+                requests_per_5_minutes_per_ip=WAF_REQUESTS_PER_5_MINUTES_PER_IP,
+            )
+            waf.protect("StageAssociation", self.rest_api.deployment_stage.stage_arn)
+
+        self.url = self.rest_api.url
+        if env_config.custom_domain:
+            self.url = self._add_custom_domain(env_config.custom_domain)
+
+    def _add_routes(self, function: ItemsFunction, auth: ItemsUserPool, *, api_key_required: bool) -> None:
+        api = self.rest_api
+        authorizer = apigw.CognitoUserPoolsAuthorizer(self, "Authorizer", cognito_user_pools=[auth.user_pool])
+        protected = {
+            "authorizer": authorizer,
+            "authorization_type": apigw.AuthorizationType.COGNITO,
+            "api_key_required": api_key_required,
+        }
+        item_model = api.add_model(
+            "ItemModel", content_type="application/json", model_name="ItemIn", schema=json_schema_of(ItemIn)
+        )
+        validate_body = api.add_request_validator(
+            "BodyValidator", validate_request_body=True, validate_request_parameters=True
+        )
+        validate_parameters = api.add_request_validator("ParameterValidator", validate_request_parameters=True)
+
+        api.root.add_resource("health").add_method("GET")
+
+        items = api.root.add_resource("items")
+        list_parameters = {"method.request.querystring.limit": False, "method.request.querystring.next_token": False}
+        items.add_method(
+            "GET",
+            apigw.LambdaIntegration(function.alias, cache_key_parameters=list(list_parameters)),
+            request_parameters=list_parameters,
+            request_validator=validate_parameters,
+            **protected,
+        )
+        items.add_method(
+            "POST", request_models={"application/json": item_model}, request_validator=validate_body, **protected
+        )
+
+        item = items.add_resource("{item_id}")
+        path_parameter = {"method.request.path.item_id": True}
+        item.add_method(
+            "GET",
+            apigw.LambdaIntegration(function.alias, cache_key_parameters=list(path_parameter)),
+            request_parameters=path_parameter,
+            request_validator=validate_parameters,
+            **protected,
+        )
+        item.add_method(
+            "PUT",
+            request_parameters=path_parameter,
+            request_models={"application/json": item_model},
+            request_validator=validate_body,
+            **protected,
+        )
+        item.add_method("DELETE", request_parameters=path_parameter, request_validator=validate_parameters, **protected)
+
+    def _add_usage_plan(self, env_config: EnvironmentConfig) -> None:
+        api_config = env_config.api
+        self.usage_plan = self.rest_api.add_usage_plan(
+            "UsagePlan",
+            name=f"items-{env_config.name}",
+            description="Default plan of the items API's clients",
+            throttle=apigw.ThrottleSettings(
+                rate_limit=api_config.throttle_rate_limit, burst_limit=api_config.throttle_burst_limit
+            ),
+            quota=apigw.QuotaSettings(limit=api_config.daily_quota, period=apigw.Period.DAY),
+            api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
+        )
+        self.api_key = self.rest_api.add_api_key("ApiKey", description=f"items API client key ({env_config.name})")
+        self.usage_plan.add_api_key(self.api_key)
+
+    def _add_custom_domain(self, domain: CustomDomainConfig) -> str:
+        custom = apigw.DomainName(
+            self,
+            "Domain",
+            domain_name=domain.domain_name,
+            certificate=acm.Certificate.from_certificate_arn(self, "Certificate", domain.certificate_arn),
+            endpoint_type=apigw.EndpointType.REGIONAL,
+            security_policy=apigw.SecurityPolicy.TLS_1_2,
+        )
+        custom.add_base_path_mapping(self.rest_api, stage=self.rest_api.deployment_stage)
+        zone = route53.HostedZone.from_hosted_zone_attributes(
+            self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.hosted_zone_name
+        )
+        route53.ARecord(
+            self,
+            "Alias",
+            zone=zone,
+            record_name=domain.domain_name,
+            target=route53.RecordTarget.from_alias(targets.ApiGatewayDomain(custom)),
+        )
+        return f"https://{domain.domain_name}/"

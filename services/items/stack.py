@@ -1,10 +1,15 @@
-"""The items service stack: composes the table and the API, and names its outputs."""
+"""The items service stack: composes one construct per capability and names its outputs."""
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
-from services.items.api import ItemsApi
-from services.items.data import ItemsTable
+from services.items.api import ItemsRestApi
+from services.items.auth import ItemsUserPool
+from services.items.data import ItemsTables
+from services.items.function import ItemsFunction
+from services.items.operations import ItemsOperations
+from services.items.secrets import ItemsSecrets
+from services.platform.keys import ServiceKey
 from stages.config import EnvironmentConfig
 
 
@@ -14,15 +19,35 @@ class ItemsStack(Stack):
             scope,
             construct_id,
             stack_name=f"{env_config.name}-items",
-            description=f"Items service ({env_config.name}): REST API on Lambda with Powertools over DynamoDB",
+            description=(
+                f"Items service ({env_config.name}): Cognito-protected REST API on Lambda (Powertools) "
+                "over DynamoDB, with alarms and a dashboard"
+            ),
             termination_protection=env_config.is_production,
             **kwargs,  # type: ignore[arg-type]
         )
-        data = ItemsTable(self, "Data", env_config=env_config)
-        api = ItemsApi(self, "Api", env_config=env_config, data=data)
+        removal = RemovalPolicy.RETAIN if env_config.is_production else RemovalPolicy.DESTROY
+        key = ServiceKey(
+            self, "Key", description=f"Encrypts the items service's data ({env_config.name})", removal_policy=removal
+        )
+        tables = ItemsTables(self, "Data", env_config=env_config, key=key)
+        secrets = ItemsSecrets(self, "Secrets", env_config=env_config, key=key)
+        function = ItemsFunction(self, "Function", env_config=env_config, key=key, tables=tables, secrets=secrets)
+        auth = ItemsUserPool(self, "Auth", env_config=env_config)
+        api = ItemsRestApi(self, "Api", env_config=env_config, key=key, function=function, auth=auth)
+        operations = ItemsOperations(
+            self, "Operations", env_config=env_config, key=key, function=function, api=api, tables=tables
+        )
+        # The API serves traffic only once its data and secret exist (row A5: explicit dependencies).
+        api.rest_api.node.add_dependency(tables, secrets)
 
-        self.api_url_output = CfnOutput(self, "ApiUrl", value=api.rest_api.url, description="Base URL of the items API")
-        CfnOutput(self, "UserPoolId", value=api.user_pool.user_pool_id, description="Cognito user pool of API users")
-        CfnOutput(self, "UserPoolClientId", value=api.user_pool_client.user_pool_client_id)
-        CfnOutput(self, "TableName", value=data.table.table_name)
-        CfnOutput(self, "FunctionArn", value=api.function.function_arn)
+        self.api_url_output = CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of the items API")
+        CfnOutput(self, "UserPoolId", value=auth.user_pool.user_pool_id, description="Cognito user pool of API users")
+        CfnOutput(self, "UserPoolClientId", value=auth.client.user_pool_client_id, description="Web client id")
+        CfnOutput(
+            self, "ApiKeyId", value=api.api_key.key_id, description="Id of the client API key (value in the console)"
+        )
+        CfnOutput(self, "TableName", value=tables.table.table_name, description="Items table")
+        CfnOutput(self, "FunctionArn", value=function.alias.function_arn, description="The live alias of the function")
+        CfnOutput(self, "DashboardUrl", value=operations.dashboard_url, description="CloudWatch dashboard")
+        CfnOutput(self, "AlarmTopicArn", value=operations.topic.topic_arn, description="Subscribe to receive alarms")

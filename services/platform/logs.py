@@ -1,7 +1,6 @@
 """KMS-encrypted CloudWatch log groups with the environment's retention."""
 
-from aws_cdk import RemovalPolicy, Stack
-from aws_cdk import aws_iam as iam
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -34,31 +33,6 @@ _RETENTION = {
 
 def retention(days: int) -> logs.RetentionDays:
     return _RETENTION[days]
-
-
-class LogsKey(kms.Key):
-    """A customer key that CloudWatch Logs may use for this account's log groups in this region."""
-
-    def __init__(self, scope: Construct, construct_id: str, *, description: str, removal_policy: RemovalPolicy) -> None:
-        super().__init__(
-            scope, construct_id, description=description, enable_key_rotation=True, removal_policy=removal_policy
-        )
-        stack = Stack.of(self)
-        self.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogsOfThisAccount",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": (
-                            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
-                        )
-                    }
-                },
-            )
-        )
 
 
 def encrypted_log_group(

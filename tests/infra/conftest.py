@@ -94,3 +94,10 @@ def only_resource(template: dict[str, Any], resource_type: str) -> tuple[str, di
     found = resources_of(template, resource_type)
     assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
     return next(iter(found.items()))
+
+
+def resource_with_prefix(template: dict[str, Any], resource_type: str, prefix: str) -> dict[str, Any]:
+    """The one resource of the type whose logical id starts with the prefix (the construct path)."""
+    found = [v for k, v in resources_of(template, resource_type).items() if k.startswith(prefix)]
+    assert len(found) == 1, f"expected one {resource_type} under {prefix}, found {len(found)}"
+    return found[0]

@@ -18,6 +18,9 @@ def _no_network() -> Iterator[None]:
 FUNCTION_ENVIRONMENT = {
     "TABLE_NAME": "items-table",
     "LIST_INDEX_NAME": "gsi1",
+    "IDEMPOTENCY_TABLE_NAME": "items-idempotency",
+    "PAGINATION_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:111111111111:secret:items-pagination-AbCdEf",
+    "AWS_LAMBDA_FUNCTION_NAME": "items-api",
     "CORS_ALLOWED_ORIGINS": "https://app.example.com,http://localhost:3000",
     "POWERTOOLS_SERVICE_NAME": "items",
     "POWERTOOLS_METRICS_NAMESPACE": "ServerlessPythonDelivery",

@@ -1,4 +1,14 @@
-"""In-memory stand-ins for the data-access layer."""
+"""In-memory stand-ins for the data-access layer and the idempotency store."""
+
+import datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyItemAlreadyExistsError,
+    IdempotencyItemNotFoundError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from items_api.errors import StorageUnavailableError
 from items_api.models import Item
@@ -7,24 +17,48 @@ from items_api.models import Item
 class InMemoryItemRepository:
     def __init__(self) -> None:
         self.items: dict[str, Item] = {}
+        self.writes = 0
 
     def put_new(self, item: Item) -> None:
         if item.id in self.items:
             raise AssertionError(f"item {item.id} written twice")
         self.items[item.id] = item
+        self.writes += 1
+
+    def replace(self, item: Item) -> bool:
+        if item.id not in self.items:
+            return False
+        self.items[item.id] = item
+        self.writes += 1
+        return True
 
     def get(self, item_id: str) -> Item | None:
         return self.items.get(item_id)
 
-    def list_page(self, limit: int, token: str | None) -> tuple[list[Item], str | None]:
+    def delete(self, item_id: str) -> bool:
+        return self.items.pop(item_id, None) is not None
+
+    def list_page(self, limit: int, start_key: dict[str, Any] | None) -> tuple[list[Item], dict[str, Any] | None]:
         ordered = sorted(self.items.values(), key=lambda i: (i.created_at, i.id), reverse=True)
-        start = int(token) if token else 0
-        end = start + limit
-        return ordered[start:end], (str(end) if end < len(ordered) else None)
+        start = 0
+        if start_key:
+            start = next(n for n, i in enumerate(ordered) if i.id == start_key["pk"]["S"].split("#")[1]) + 1
+        page = ordered[start : start + limit]
+        more = start + limit < len(ordered)
+        return page, (_last_key(page[-1]) if more and page else None)
+
+
+def _last_key(item: Item) -> dict[str, Any]:
+    return {
+        "pk": {"S": f"ITEM#{item.id}"},
+        "sk": {"S": "ITEM"},
+        "gsi1pk": {"S": "ITEM"},
+        "gsi1sk": {"S": f"{item.created_at}#{item.id}"},
+    }
 
 
 class ThrottledItemRepository(InMemoryItemRepository):
-    """Every call is throttled, as DynamoDB does when provisioned capacity is exhausted."""
+    """Every write and read is throttled, as DynamoDB does when provisioned capacity runs out."""
 
     def put_new(self, item: Item) -> None:
         raise StorageUnavailableError("ProvisionedThroughputExceededException")
@@ -36,3 +70,33 @@ class ThrottledItemRepository(InMemoryItemRepository):
 class BrokenItemRepository(InMemoryItemRepository):
     def get(self, item_id: str) -> Item | None:
         raise KeyError("a bug in the data layer")
+
+
+class InMemoryIdempotencyStore(BasePersistenceLayer):
+    """Mirrors DynamoDBPersistenceLayer's conditional put: a live record blocks a second one.
+
+    The real layer is exercised against an emulated DynamoDB by the integration tests."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: dict[str, DataRecord] = {}
+
+    def _get_record(self, idempotency_key: str) -> DataRecord:
+        if idempotency_key not in self.records:
+            raise IdempotencyItemNotFoundError
+        return self.records[idempotency_key]
+
+    def _put_record(self, data_record: DataRecord) -> None:
+        existing = self.records.get(data_record.idempotency_key)
+        now = int(datetime.datetime.now().timestamp())
+        if existing and (existing.expiry_timestamp or 0) > now:
+            # As DynamoDBPersistenceLayer does with ReturnValuesOnConditionCheckFailure: check the payload first.
+            self._validate_payload(data_payload=data_record, stored_data_record=existing)
+            raise IdempotencyItemAlreadyExistsError(old_data_record=existing)
+        self.records[data_record.idempotency_key] = data_record
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        self.records[data_record.idempotency_key] = data_record
+
+    def _delete_record(self, data_record: DataRecord) -> None:
+        self.records.pop(data_record.idempotency_key, None)

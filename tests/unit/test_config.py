@@ -96,17 +96,75 @@ def test_log_retention_must_be_a_cloudwatch_period() -> None:
 
 
 def test_lambda_memory_has_lambda_bounds() -> None:
-    message = _error(_with("environments.prod.lambda_memory_mb", 64))
-    assert "environments.prod.lambda_memory_mb: 64: input should be greater than or equal to 128" in message
+    message = _error(_with("environments.prod.function.memory_mb", 64))
+    assert "environments.prod.function.memory_mb: 64: input should be greater than or equal to 128" in message
 
 
 def test_capacity_must_be_positive() -> None:
-    assert "environments.dev.table_read_capacity:" in _error(_with("environments.dev.table_read_capacity", 0))
+    assert "environments.dev.table_capacity.read.min: 0: input should be greater than or equal to 1" in _error(
+        _with("environments.dev.table_capacity.read", {"min": 0, "max": 5})
+    )
+
+
+def test_capacity_minimum_cannot_exceed_maximum() -> None:
+    message = _error(_with("environments.prod.table_capacity.write", {"min": 50, "max": 5}))
+    assert "environments.prod.table_capacity.write: min 50 is greater than max 5" in message
+
+
+def test_function_timeout_fits_api_gateway() -> None:
+    assert "environments.dev.function.timeout_seconds: 30: input should be less than or equal to 29" in _error(
+        _with("environments.dev.function.timeout_seconds", 30)
+    )
+
+
+def test_provisioned_concurrency_must_fit_in_reserved_concurrency() -> None:
+    raw = _with("environments.prod.function.provisioned_concurrency", {"min": 2, "max": 200})
+    assert "environments.prod.function: provisioned_concurrency.max 200 exceeds reserved_concurrency 100" in _error(raw)
+
+
+def test_cache_ttl_is_bounded_by_api_gateway() -> None:
+    assert "environments.staging.api.cache_ttl_seconds: 7200: input should be less than or equal to 3600" in _error(
+        _with("environments.staging.api.cache_ttl_seconds", 7200)
+    )
+
+
+def test_cors_origin_must_be_a_scheme_and_host() -> None:
+    message = _error(_with("environments.prod.cors_allowed_origins", ["*"]))
+    assert "environments.prod.cors_allowed_origins.0: '*' is not a CORS origin" in message
+
+
+def _domain(**changes: str) -> dict[str, str]:
+    return {
+        "domain_name": "api.example.com",
+        "certificate_arn": "arn:aws:acm:eu-west-1:333333333333:certificate/00000000-0000-0000-0000-000000000000",
+        "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
+        "hosted_zone_name": "example.com",
+        **changes,
+    }
+
+
+def test_custom_domain_is_optional_and_validated_when_given() -> None:
+    assert parse_config(_default()).environments["prod"].custom_domain is None
+    config = parse_config(_with("environments.prod.custom_domain", _domain()))
+    assert config.environments["prod"].custom_domain is not None
+
+
+def test_custom_domain_must_lie_in_its_hosted_zone() -> None:
+    message = _error(_with("environments.prod.custom_domain", _domain(hosted_zone_name="example.org")))
+    assert "custom_domain.domain_name 'api.example.com' is not in hosted zone 'example.org'" in message
+
+
+def test_custom_domain_certificate_must_be_an_acm_arn() -> None:
+    message = _error(_with("environments.prod.custom_domain", _domain(certificate_arn="arn:aws:iam::1:cert")))
+    assert (
+        "environments.prod.custom_domain.certificate_arn: 'arn:aws:iam::1:cert' is not an ACM certificate ARN"
+        in message
+    )
 
 
 def test_wrong_type_names_the_value() -> None:
-    message = _error(_with("environments.dev.lambda_memory_mb", "lots"))
-    assert "environments.dev.lambda_memory_mb: 'lots': input should be a valid integer" in message
+    message = _error(_with("environments.dev.function.memory_mb", "lots"))
+    assert "environments.dev.function.memory_mb: 'lots': input should be a valid integer" in message
 
 
 def test_account_given_as_a_number_is_rejected_with_its_type() -> None:
@@ -178,11 +236,11 @@ def test_dotted_context_key_overrides_one_value() -> None:
 def test_dotted_context_values_are_parsed_as_json() -> None:
     config = load_config(
         _context(
-            **{"environments.dev.regions": '["us-east-1", "us-west-2"]', "environments.dev.lambda_memory_mb": "512"}
+            **{"environments.dev.regions": '["us-east-1", "us-west-2"]', "environments.dev.function.memory_mb": "512"}
         )
     )
     assert config.environments["dev"].regions == ("us-east-1", "us-west-2")
-    assert config.environments["dev"].lambda_memory_mb == 512
+    assert config.environments["dev"].function.memory_mb == 512
 
 
 def test_bad_dotted_override_is_reported_with_its_key() -> None:

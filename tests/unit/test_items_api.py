@@ -1,4 +1,4 @@
-"""The items API handler, driven with real API Gateway REST proxy events and an in-memory repository."""
+"""The items API handler, driven with real API Gateway REST proxy events and in-memory collaborators."""
 
 import json
 from collections.abc import Iterator
@@ -6,86 +6,156 @@ from typing import Any
 
 import pytest
 
-from items_api import handler
+from items_api import dependencies, handler
+from items_api.tokens import PageTokenSigner
 from tests.events import FakeLambdaContext, rest_event
-from tests.unit.fakes import BrokenItemRepository, InMemoryItemRepository, ThrottledItemRepository
+from tests.unit.fakes import (
+    BrokenItemRepository,
+    InMemoryIdempotencyStore,
+    InMemoryItemRepository,
+    ThrottledItemRepository,
+)
 
 ITEM_RESOURCE = "/items/{item_id}"
+CALLER = {"sub": "5f0e7a4e-1111-4c4c-9c9c-000000000001", "email": "ada@example.com"}
+
+
+class World:
+    def __init__(self) -> None:
+        self.repository = InMemoryItemRepository()
+        self.idempotency = InMemoryIdempotencyStore()
+        self.signer = PageTokenSigner(b"k" * 32)
 
 
 @pytest.fixture
-def repository() -> Iterator[InMemoryItemRepository]:
-    fake = InMemoryItemRepository()
-    handler.use_repository(fake)
-    yield fake
-    handler.use_repository(None)
+def world() -> Iterator[World]:
+    state = World()
+    dependencies.use(repository=state.repository, signer=state.signer, idempotency_store=state.idempotency)
+    yield state
+    dependencies.use()
 
 
-def invoke(event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+def invoke(event: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
     response = handler.lambda_handler(event, FakeLambdaContext())
     headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()}
     headers.update(response.get("headers") or {})
-    body = json.loads(response["body"]) if response.get("body") else {}
+    body = json.loads(response["body"]) if response.get("body") else None
     return response["statusCode"], body, headers
 
 
-def create(body: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
-    return invoke(rest_event("POST", "/items", body=body, claims={"sub": "user-1"}))
+def create(body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any, dict[str, str]]:
+    return invoke(rest_event("POST", "/items", body=body, claims=CALLER, headers=headers))
 
 
-def get(item_id: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+def on_item(
+    method: str, item_id: str, body: Any = None, claims: dict[str, str] | None = CALLER
+) -> tuple[int, Any, dict[str, str]]:
     return invoke(
         rest_event(
-            "GET",
+            method,
             f"/items/{item_id}",
             resource=ITEM_RESOURCE,
             path_parameters={"item_id": item_id},
-            claims={"sub": "u"},
+            body=body,
+            claims=claims,
         )
     )
 
 
-def test_health_answers_ok(repository: InMemoryItemRepository) -> None:
+def test_health_answers_ok_without_a_token(world: World) -> None:
     status, body, headers = invoke(rest_event("GET", "/health"))
     assert (status, body) == (200, {"status": "ok"})
     assert headers["Content-Type"] == "application/json"
 
 
-def test_create_returns_201_with_the_item_and_its_location(repository: InMemoryItemRepository) -> None:
+def test_create_returns_201_with_the_item_and_its_location(world: World) -> None:
     status, body, headers = create({"name": "  Widget ", "description": "blue", "quantity": 3})
     assert status == 201
     assert body["name"] == "Widget"
     assert body["quantity"] == 3
     assert len(body["id"]) == 32
     assert body["created_at"] == body["updated_at"]
+    assert body["created_by"] == CALLER["sub"]
     assert headers["Location"] == f"/items/{body['id']}"
-    assert repository.items[body["id"]].name == "Widget"
+    assert world.repository.items[body["id"]].name == "Widget"
 
 
-def test_created_item_can_be_read_back(repository: InMemoryItemRepository) -> None:
+def test_created_item_can_be_read_back(world: World) -> None:
     _, created, _ = create({"name": "Widget"})
-    status, body, _ = get(created["id"])
+    status, body, _ = on_item("GET", created["id"])
     assert status == 200
     assert body == created
 
 
-def test_missing_item_is_404_with_a_message(repository: InMemoryItemRepository) -> None:
-    status, body, _ = get("0" * 32)
+def test_replace_overwrites_fields_and_keeps_identity(world: World) -> None:
+    _, created, _ = create({"name": "Widget", "quantity": 1})
+    status, body, _ = on_item("PUT", created["id"], {"name": "Gadget", "quantity": 5})
+    assert status == 200
+    assert (body["id"], body["name"], body["quantity"]) == (created["id"], "Gadget", 5)
+    assert body["created_at"] == created["created_at"]
+    assert body["updated_at"] >= created["updated_at"]
+    assert world.repository.items[created["id"]].name == "Gadget"
+
+
+def test_replace_of_a_missing_item_is_404_and_creates_nothing(world: World) -> None:
+    status, body, _ = on_item("PUT", "0" * 32, {"name": "Ghost"})
     assert status == 404
     assert body == {"message": f"item {'0' * 32} not found"}
+    assert not world.repository.items
 
 
-def test_malformed_path_id_is_rejected_before_any_lookup(repository: InMemoryItemRepository) -> None:
-    status, body, _ = get("not-an-id")
+def test_delete_removes_the_item(world: World) -> None:
+    _, created, _ = create({"name": "Widget"})
+    status, body, _ = on_item("DELETE", created["id"])
+    assert (status, body) == (204, None)
+    assert on_item("GET", created["id"])[0] == 404
+
+
+def test_delete_of_a_missing_item_is_404(world: World) -> None:
+    assert on_item("DELETE", "0" * 32)[0] == 404
+
+
+def test_missing_item_is_404_with_a_message(world: World) -> None:
+    status, body, _ = on_item("GET", "0" * 32)
+    assert (status, body) == (404, {"message": f"item {'0' * 32} not found"})
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_malformed_path_id_is_rejected_before_any_lookup(world: World, method: str) -> None:
+    status, body, _ = on_item(method, "not-an-id", {"name": "x"} if method == "PUT" else None)
     assert status == 422
-    assert body["errors"][0]["location"] == "path.item_id"
+    assert "path.item_id" in [e["location"] for e in body["errors"]]
 
 
-def test_malformed_json_is_400(repository: InMemoryItemRepository) -> None:
-    status, body, _ = invoke(rest_event("POST", "/items", raw_body='{"name": "x",'))
+@pytest.mark.parametrize(
+    ("method", "path", "resource"),
+    [
+        ("GET", "/items", "/items"),
+        ("POST", "/items", "/items"),
+        ("GET", f"/items/{'a' * 32}", ITEM_RESOURCE),
+        ("PUT", f"/items/{'a' * 32}", ITEM_RESOURCE),
+        ("DELETE", f"/items/{'a' * 32}", ITEM_RESOURCE),
+    ],
+)
+def test_items_routes_refuse_requests_without_a_verified_identity(
+    world: World, method: str, path: str, resource: str
+) -> None:
+    path_parameters = {"item_id": "a" * 32} if resource == ITEM_RESOURCE else None
+    body = {"name": "x"} if method in ("POST", "PUT") else None
+    for claims in (None, {}, {"email": "no-subject@example.com"}):
+        status, response, _ = invoke(
+            rest_event(method, path, resource=resource, path_parameters=path_parameters, body=body, claims=claims)
+        )
+        assert status == 401
+        assert response == {"message": "a valid Cognito token is required"}
+    assert not world.repository.items
+
+
+def test_malformed_json_is_400(world: World) -> None:
+    status, body, _ = invoke(rest_event("POST", "/items", raw_body='{"name": "x",', claims=CALLER))
     assert status == 400
     assert body["message"] == "request body is not valid JSON"
-    assert not repository.items
+    assert not world.repository.items
 
 
 @pytest.mark.parametrize(
@@ -94,99 +164,168 @@ def test_malformed_json_is_400(repository: InMemoryItemRepository) -> None:
         ({"name": "x", "quantity": "3"}, "body.quantity"),
         ({"name": "x", "quantity": 1.5}, "body.quantity"),
         ({"name": "x", "quantity": -1}, "body.quantity"),
+        ({"name": "x", "quantity": 1_000_001}, "body.quantity"),
         ({"name": 7}, "body.name"),
         ({"name": "   "}, "body.name"),
         ({"name": "x" * 201}, "body.name"),
+        ({"name": "x", "description": "d" * 2001}, "body.description"),
         ({"description": "no name"}, "body.name"),
         ({"name": "x", "colour": "red"}, "body.colour"),
     ],
     ids=[
-        "quantity-as-text",
+        "quantity-text",
         "quantity-float",
         "quantity-negative",
+        "quantity-huge",
         "name-number",
         "name-blank",
         "name-too-long",
+        "description-too-long",
         "name-missing",
         "unknown-field",
     ],
 )
-def test_invalid_bodies_are_422_naming_the_field(
-    repository: InMemoryItemRepository, payload: Any, location: str
-) -> None:
+def test_invalid_bodies_are_422_naming_the_field(world: World, payload: Any, location: str) -> None:
     status, body, _ = create(payload)
     assert status == 422
     assert body["message"] == "request validation failed"
     assert location in [error["location"] for error in body["errors"]]
-    assert not repository.items
+    assert not world.repository.items
 
 
 @pytest.mark.parametrize("raw_body", ["[]", '"text"', "null", "", "42"])
-def test_body_that_is_not_an_object_is_4xx(repository: InMemoryItemRepository, raw_body: str) -> None:
-    status, body, _ = invoke(rest_event("POST", "/items", raw_body=raw_body))
+def test_body_that_is_not_an_object_is_4xx(world: World, raw_body: str) -> None:
+    status, body, _ = invoke(rest_event("POST", "/items", raw_body=raw_body, claims=CALLER))
     assert 400 <= status < 500
     assert body["message"]
 
 
-def test_oversized_body_is_413_and_not_parsed(repository: InMemoryItemRepository) -> None:
-    status, body, _ = invoke(
-        rest_event("POST", "/items", raw_body=json.dumps({"name": "x" * (handler.MAX_BODY_BYTES + 1)}))
-    )
+def test_oversized_body_is_413_and_not_parsed(world: World) -> None:
+    status, body, _ = create({"name": "x" * (handler.MAX_BODY_BYTES + 1)})
     assert status == 413
     assert "exceeds" in body["message"]
-    assert not repository.items
+    assert not world.repository.items
 
 
-def test_unknown_route_is_404_json(repository: InMemoryItemRepository) -> None:
-    status, body, _ = invoke(rest_event("GET", "/nothing-here"))
-    assert (status, body) == (404, {"message": "no such route"})
+def test_unknown_route_is_404_json(world: World) -> None:
+    assert invoke(rest_event("GET", "/nothing-here"))[:2] == (404, {"message": "no such route"})
 
 
-def test_list_returns_newest_first_in_pages(repository: InMemoryItemRepository) -> None:
+def test_list_returns_newest_first_in_signed_pages(world: World) -> None:
     for name in ("a", "b", "c"):
         create({"name": name})
-    status, first, _ = invoke(rest_event("GET", "/items", query={"limit": "2"}))
+    status, first, _ = invoke(rest_event("GET", "/items", query={"limit": "2"}, claims=CALLER))
     assert status == 200
     assert len(first["items"]) == 2
     assert first["next_token"]
-    _, second, _ = invoke(rest_event("GET", "/items", query={"limit": "2", "next_token": first["next_token"]}))
+    _, second, _ = invoke(
+        rest_event("GET", "/items", query={"limit": "2", "next_token": first["next_token"]}, claims=CALLER)
+    )
     assert len(second["items"]) == 1
     assert second["next_token"] is None
+    assert {i["id"] for i in first["items"] + second["items"]} == set(world.repository.items)
+
+
+def test_a_forged_page_token_is_400(world: World) -> None:
+    forged = PageTokenSigner(b"x" * 32).encode(
+        {"pk": {"S": "ITEM#1"}, "sk": {"S": "ITEM"}, "gsi1pk": {"S": "ITEM"}, "gsi1sk": {"S": "1"}}
+    )
+    status, body, _ = invoke(rest_event("GET", "/items", query={"next_token": forged}, claims=CALLER))
+    assert (status, body) == (400, {"message": "next_token is not a token this API issued"})
 
 
 @pytest.mark.parametrize("limit", ["0", "101", "ten"])
-def test_list_rejects_a_bad_limit(repository: InMemoryItemRepository, limit: str) -> None:
-    status, body, _ = invoke(rest_event("GET", "/items", query={"limit": limit}))
+def test_list_rejects_a_bad_limit(world: World, limit: str) -> None:
+    status, body, _ = invoke(rest_event("GET", "/items", query={"limit": limit}, claims=CALLER))
     assert status == 422
     assert body["errors"][0]["location"] == "query.limit"
 
 
-def test_throttled_table_is_503_with_retry_after() -> None:
-    handler.use_repository(ThrottledItemRepository())
+def test_retried_create_with_the_same_idempotency_key_creates_one_item(world: World) -> None:
+    key = {"Idempotency-Key": "order-2026-11-22-0001"}
+    first = create({"name": "Widget", "quantity": 1}, headers=key)
+    second = create({"name": "Widget", "quantity": 1}, headers=key)
+    assert first[0] == second[0] == 201
+    assert first[1] == second[1]
+    assert len(world.repository.items) == 1
+
+
+def test_idempotency_key_is_matched_case_insensitively(world: World) -> None:
+    create({"name": "Widget"}, headers={"idempotency-key": "order-0000000002"})
+    create({"name": "Widget"}, headers={"IDEMPOTENCY-KEY": "order-0000000002"})
+    assert len(world.repository.items) == 1
+
+
+def test_reusing_an_idempotency_key_with_another_body_is_422(world: World) -> None:
+    key = {"Idempotency-Key": "order-0000000003"}
+    create({"name": "Widget"}, headers=key)
+    status, body, _ = create({"name": "Gadget"}, headers=key)
+    assert status == 422
+    assert "different request body" in body["message"]
+    assert len(world.repository.items) == 1
+
+
+def test_the_same_key_from_two_callers_creates_two_items(world: World) -> None:
+    key = {"Idempotency-Key": "shared-key-0001"}
+    create({"name": "Widget"}, headers=key)
+    invoke(rest_event("POST", "/items", body={"name": "Widget"}, headers=key, claims={"sub": "another-caller"}))
+    assert len(world.repository.items) == 2
+
+
+def test_creates_without_a_key_are_not_deduplicated(world: World) -> None:
+    create({"name": "Widget"})
+    create({"name": "Widget"})
+    assert len(world.repository.items) == 2
+
+
+@pytest.mark.parametrize("key", ["short", "has spaces in it", "x" * 129, "ümlaut-key-0001"])
+def test_malformed_idempotency_key_is_400(world: World, key: str) -> None:
+    status, body, _ = create({"name": "Widget"}, headers={"Idempotency-Key": key})
+    assert status == 400
+    assert "Idempotency-Key must match" in body["message"]
+    assert not world.repository.items
+
+
+def test_throttled_table_is_503_with_retry_after_and_writes_nothing() -> None:
+    throttled = ThrottledItemRepository()
+    dependencies.use(
+        repository=throttled, signer=PageTokenSigner(b"k" * 32), idempotency_store=InMemoryIdempotencyStore()
+    )
     try:
         status, body, headers = create({"name": "x"})
     finally:
-        handler.use_repository(None)
+        dependencies.use()
     assert status == 503
     assert headers["Retry-After"] == "1"
     assert body == {"message": "the service is busy, retry later"}
+    assert not throttled.items
+
+
+def test_a_throttled_create_can_be_retried_with_the_same_key(world: World) -> None:
+    key = {"Idempotency-Key": "retry-after-throttle-1"}
+    dependencies.use(repository=ThrottledItemRepository(), signer=world.signer, idempotency_store=world.idempotency)
+    assert create({"name": "Widget"}, headers=key)[0] == 503
+    dependencies.use(repository=world.repository, signer=world.signer, idempotency_store=world.idempotency)
+    status, body, _ = create({"name": "Widget"}, headers=key)
+    assert status == 201
+    assert list(world.repository.items) == [body["id"]]
 
 
 def test_unexpected_error_is_a_generic_500_without_internals() -> None:
-    handler.use_repository(BrokenItemRepository())
+    dependencies.use(repository=BrokenItemRepository())
     try:
-        status, body, _ = get("0" * 32)
+        status, body, _ = on_item("GET", "0" * 32)
     finally:
-        handler.use_repository(None)
+        dependencies.use()
     assert status == 500
     assert body == {"message": "internal error"}
 
 
-def test_cors_headers_echo_an_allowed_origin(repository: InMemoryItemRepository) -> None:
+def test_cors_headers_echo_an_allowed_origin(world: World) -> None:
     _, _, headers = invoke(rest_event("GET", "/health", headers={"Origin": "http://localhost:3000"}))
     assert headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
 
 
-def test_cors_headers_are_absent_for_other_origins(repository: InMemoryItemRepository) -> None:
+def test_cors_headers_are_absent_for_other_origins(world: World) -> None:
     _, _, headers = invoke(rest_event("GET", "/health", headers={"Origin": "https://evil.example.net"}))
     assert "Access-Control-Allow-Origin" not in headers

@@ -7,9 +7,9 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 from botocore.stub import ANY, Stubber
 
-from items_api.errors import InvalidPageTokenError, StorageUnavailableError
+from items_api.errors import StorageUnavailableError
 from items_api.models import Item
-from items_api.repository import DynamoDbItemRepository, decode_token, encode_token
+from items_api.repository import DynamoDbItemRepository
 
 TABLE = "items-table"
 ITEM = Item(
@@ -31,6 +31,16 @@ RECORD = {
     "quantity": {"N": "2"},
     "created_at": {"S": "2026-11-22T00:00:00.000+00:00"},
     "updated_at": {"S": "2026-11-22T00:00:00.000+00:00"},
+    "created_by": {"S": ""},
+}
+
+
+_QUERY = {
+    "TableName": TABLE,
+    "IndexName": "gsi1",
+    "KeyConditionExpression": "gsi1pk = :type",
+    "ExpressionAttributeValues": {":type": {"S": "ITEM"}},
+    "ScanIndexForward": False,
 }
 
 
@@ -74,19 +84,43 @@ def test_list_queries_the_index_newest_first_and_returns_a_cursor(
     stubber.add_response(
         "query",
         {"Items": [RECORD], "LastEvaluatedKey": last_key},
-        {
-            "TableName": TABLE,
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :type",
-            "ExpressionAttributeValues": {":type": {"S": "ITEM"}},
-            "ScanIndexForward": False,
-            "Limit": 1,
-        },
+        {**_QUERY, "Limit": 1},
     )
-    items, token = repository.list_page(1, None)
+    items, returned_key = repository.list_page(1, None)
     assert items == [ITEM]
-    assert token is not None
-    assert decode_token(token) == last_key
+    assert returned_key == last_key
+
+
+def test_list_continues_from_the_given_key(stubbed: tuple[DynamoDbItemRepository, Stubber]) -> None:
+    repository, stubber = stubbed
+    start = {k: RECORD[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+    stubber.add_response("query", {"Items": []}, {**_QUERY, "Limit": 5, "ExclusiveStartKey": start})
+    assert repository.list_page(5, start) == ([], None)
+
+
+def test_replace_only_overwrites_an_existing_item(stubbed: tuple[DynamoDbItemRepository, Stubber]) -> None:
+    repository, stubber = stubbed
+    stubber.add_response(
+        "put_item", {}, {"TableName": TABLE, "Item": RECORD, "ConditionExpression": "attribute_exists(pk)"}
+    )
+    assert repository.replace(ITEM) is True
+
+
+def test_replace_of_a_missing_item_reports_false(stubbed: tuple[DynamoDbItemRepository, Stubber]) -> None:
+    repository, stubber = stubbed
+    stubber.add_client_error("put_item", service_error_code="ConditionalCheckFailedException", http_status_code=400)
+    assert repository.replace(ITEM) is False
+
+
+def test_delete_is_conditional_on_existence(stubbed: tuple[DynamoDbItemRepository, Stubber]) -> None:
+    repository, stubber = stubbed
+    key = {"pk": RECORD["pk"], "sk": RECORD["sk"]}
+    stubber.add_response(
+        "delete_item", {}, {"TableName": TABLE, "Key": key, "ConditionExpression": "attribute_exists(pk)"}
+    )
+    stubber.add_client_error("delete_item", service_error_code="ConditionalCheckFailedException", http_status_code=400)
+    assert repository.delete("a" * 32) is True
+    assert repository.delete("a" * 32) is False
 
 
 def test_throttling_becomes_storage_unavailable(stubbed: tuple[DynamoDbItemRepository, Stubber]) -> None:
@@ -96,6 +130,13 @@ def test_throttling_becomes_storage_unavailable(stubbed: tuple[DynamoDbItemRepos
     )
     with pytest.raises(StorageUnavailableError):
         repository.put_new(ITEM)
+
+
+def test_throttled_delete_becomes_storage_unavailable(stubbed: tuple[DynamoDbItemRepository, Stubber]) -> None:
+    repository, stubber = stubbed
+    stubber.add_client_error("delete_item", service_error_code="ThrottlingException", http_status_code=400)
+    with pytest.raises(StorageUnavailableError):
+        repository.delete("a" * 32)
 
 
 def test_a_failed_condition_is_not_mistaken_for_throttling(stubbed: tuple[DynamoDbItemRepository, Stubber]) -> None:
@@ -113,9 +154,3 @@ def test_timeouts_become_storage_unavailable() -> None:
 
     with pytest.raises(StorageUnavailableError):
         DynamoDbItemRepository(TimingOutClient(), TABLE, "gsi1").get("a" * 32)
-
-
-@pytest.mark.parametrize("token", ["%%%", "bm90IGpzb24=", encode_token({"pk": {"S": "x"}})])
-def test_foreign_page_tokens_are_rejected(token: str) -> None:
-    with pytest.raises(InvalidPageTokenError):
-        decode_token(token)

@@ -11,6 +11,10 @@ class InvalidPageTokenError(ValueError):
     """The list cursor a client sent back is not one this API issued."""
 
 
+class UnauthenticatedError(PermissionError):
+    """The request carries no verified identity (API Gateway's authorizer did not run or failed)."""
+
+
 class StorageUnavailableError(RuntimeError):
     """The table throttled or timed out; nothing was written, the client may retry."""
 

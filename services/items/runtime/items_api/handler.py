@@ -1,99 +1,134 @@
 """Lambda entry point: parse the request, call the logic, map results and errors to responses."""
 
+# No `from __future__ import annotations`: Powertools reads the route signatures at run time.
 import json
-import os
-from functools import cache
+import re
 from http import HTTPStatus
 from typing import Annotated, Any
 
-import boto3
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from . import dependencies as deps
 from . import logic
-from .errors import InvalidPageTokenError, ItemNotFoundError, StorageUnavailableError
-from .models import ITEM_ID_PATTERN, Item, ItemIn, ItemPage
+from .errors import InvalidPageTokenError, ItemNotFoundError, StorageUnavailableError, UnauthenticatedError
+from .models import IDEMPOTENCY_KEY_PATTERN, ITEM_ID_PATTERN, Item, ItemIn, ItemPage
 from .observability import logger, metrics, tracer
-from .repository import DynamoDbItemRepository, ItemRepository
-from .settings import settings
+from .settings import cors_origins
 
 MAX_BODY_BYTES = 64 * 1024
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+ItemId = Annotated[str, Path(pattern=ITEM_ID_PATTERN, description="32 lower-case hex characters")]
 
 
 def _cors() -> CORSConfig:
-    origins = [o.strip() for o in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()]
-    if not origins:
-        return CORSConfig(allow_origin="", max_age=300)
-    return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], max_age=300)
+    origins = cors_origins()
+    return CORSConfig(
+        allow_origin=origins[0] if origins else "",
+        extra_origins=list(origins[1:]),
+        allow_headers=["Authorization", "Content-Type", IDEMPOTENCY_HEADER, "X-Api-Key"],
+        max_age=300,
+    )
 
 
 app = APIGatewayRestResolver(enable_validation=True, cors=_cors())
 
 
-@cache
-def _default_repository() -> ItemRepository:
-    config = settings()
-    return DynamoDbItemRepository(boto3.client("dynamodb"), config.table_name, config.list_index_name)
-
-
-_repository_override: ItemRepository | None = None
-
-
-def use_repository(repository: ItemRepository | None) -> None:
-    """Replace the DynamoDB repository (tests, local runs); None restores the default."""
-    global _repository_override
-    _repository_override = repository
-
-
-def repository() -> ItemRepository:
-    return _repository_override or _default_repository()
-
-
-def _json(status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+def _json(status: HTTPStatus, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
     return Response(
         status_code=status.value,
         content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(body),
+        body=body if isinstance(body, str) else json.dumps(body),
         headers=headers,
     )
 
 
-@app.get("/health")
+def _caller() -> str:
+    """The Cognito subject API Gateway verified; refuse the request when there is none."""
+    authorizer = app.current_event.request_context.authorizer
+    claims = authorizer.claims if authorizer else None
+    subject = claims.get("sub") if isinstance(claims, dict) else None
+    if not subject:
+        raise UnauthenticatedError("a valid Cognito token is required")
+    return str(subject)
+
+
+def _create(request: dict[str, Any]) -> dict[str, Any]:
+    item = logic.create_item(deps.repository(), ItemIn.model_validate(request["payload"]), caller=request["caller"])
+    return item.model_dump()
+
+
+@app.get("/health", summary="Liveness check", tags=["health"])
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@app.post("/items")
+@app.post("/items", summary="Create an item", tags=["items"], responses={201: {"description": "Created"}})
 @tracer.capture_method
 def create_item(payload: ItemIn) -> Response[str]:
-    item = logic.create_item(repository(), payload)
+    caller = _caller()
+    key = app.current_event.headers.get(IDEMPOTENCY_HEADER)  # case-insensitive in Powertools v3
+    if key is None:
+        item = Item.model_validate(_create({"caller": caller, "payload": payload.model_dump()}))
+    else:
+        if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+            return _json(
+                HTTPStatus.BAD_REQUEST, {"message": f"{IDEMPOTENCY_HEADER} must match {IDEMPOTENCY_KEY_PATTERN}"}
+            )
+        idempotent_create = idempotent_function(
+            data_keyword_argument="request", persistence_store=deps.idempotency_store(), config=deps.idempotency_config
+        )(_create)
+        item = Item.model_validate(
+            idempotent_create(request={"caller": caller, "key": key, "payload": payload.model_dump()})
+        )
     metrics.add_metric(name="ItemCreated", unit=MetricUnit.Count, value=1)
-    return Response(
-        status_code=HTTPStatus.CREATED.value,
-        content_type=content_types.APPLICATION_JSON,
-        body=item.model_dump_json(),
-        headers={"Location": f"/items/{item.id}"},
-    )
+    return _json(HTTPStatus.CREATED, item.model_dump_json(), headers={"Location": f"/items/{item.id}"})
 
 
-@app.get("/items")
+@app.get("/items", summary="List items, newest first", tags=["items"])
 @tracer.capture_method
 def list_items(
-    limit: Annotated[int, Query(ge=1, le=logic.MAX_PAGE_SIZE)] = 20,
+    limit: Annotated[int, Query(ge=1, le=logic.MAX_PAGE_SIZE)] = logic.DEFAULT_PAGE_SIZE,
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> ItemPage:
-    return logic.list_items(repository(), limit, next_token)
+    _caller()
+    return logic.list_items(deps.repository(), deps.page_signer, limit, next_token)
 
 
-@app.get("/items/<item_id>")
+@app.get("/items/<item_id>", summary="Read an item", tags=["items"])
 @tracer.capture_method
-def get_item(item_id: Annotated[str, Path(pattern=ITEM_ID_PATTERN)]) -> Item:
-    return logic.get_item(repository(), item_id)
+def get_item(item_id: ItemId) -> Item:
+    _caller()
+    return logic.get_item(deps.repository(), item_id)
+
+
+@app.put("/items/<item_id>", summary="Replace an item", tags=["items"])
+@tracer.capture_method
+def replace_item(item_id: ItemId, payload: ItemIn) -> Item:
+    _caller()
+    item = logic.replace_item(deps.repository(), item_id, payload)
+    metrics.add_metric(name="ItemReplaced", unit=MetricUnit.Count, value=1)
+    return item
+
+
+@app.delete("/items/<item_id>", summary="Delete an item", tags=["items"], responses={204: {"description": "Deleted"}})
+@tracer.capture_method
+def delete_item(item_id: ItemId) -> Response[str]:
+    _caller()
+    logic.delete_item(deps.repository(), item_id)
+    metrics.add_metric(name="ItemDeleted", unit=MetricUnit.Count, value=1)
+    return Response(status_code=HTTPStatus.NO_CONTENT.value, body="")
 
 
 @app.exception_handler(RequestValidationError)
@@ -108,6 +143,11 @@ def _invalid_request(error: RequestValidationError) -> Response[str]:
     return _json(status, {"message": message, "errors": problems})
 
 
+@app.exception_handler(UnauthenticatedError)
+def _unauthenticated(error: UnauthenticatedError) -> Response[str]:
+    return _json(HTTPStatus.UNAUTHORIZED, {"message": str(error)})
+
+
 @app.exception_handler(ItemNotFoundError)
 def _item_not_found(error: ItemNotFoundError) -> Response[str]:
     return _json(HTTPStatus.NOT_FOUND, {"message": str(error)})
@@ -118,13 +158,31 @@ def _bad_token(error: InvalidPageTokenError) -> Response[str]:
     return _json(HTTPStatus.BAD_REQUEST, {"message": str(error)})
 
 
+@app.exception_handler(IdempotencyValidationError)
+def _key_reused(_: IdempotencyValidationError) -> Response[str]:
+    return _json(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        {"message": f"this {IDEMPOTENCY_HEADER} was already used with a different request body"},
+    )
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)
+def _key_in_progress(_: IdempotencyAlreadyInProgressError) -> Response[str]:
+    return _json(
+        HTTPStatus.CONFLICT,
+        {"message": f"a request with this {IDEMPOTENCY_HEADER} is still in progress, retry later"},
+        headers={"Retry-After": "1"},
+    )
+
+
 @app.exception_handler(StorageUnavailableError)
-def _storage_unavailable(error: StorageUnavailableError) -> Response[str]:
+@app.exception_handler(IdempotencyPersistenceLayerError)
+def _storage_unavailable(error: Exception) -> Response[str]:
     logger.warning("storage unavailable", extra={"reason": str(error)})
     return _json(
         HTTPStatus.SERVICE_UNAVAILABLE,
         {"message": "the service is busy, retry later"},
-        headers={"Retry-After": str(error.retry_after_seconds)},
+        headers={"Retry-After": str(StorageUnavailableError.retry_after_seconds)},
     )
 
 
@@ -134,7 +192,7 @@ def _route_not_found(_: NotFoundError) -> Response[str]:
 
 
 @app.exception_handler(Exception)
-def _unexpected(error: Exception) -> Response[str]:
+def _unexpected(_: Exception) -> Response[str]:
     logger.exception("unhandled error")
     return _json(HTTPStatus.INTERNAL_SERVER_ERROR, {"message": "internal error"})
 
@@ -148,6 +206,7 @@ def _too_large(event: dict[str, Any]) -> bool:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deps.idempotency_config.register_lambda_context(context)
     if _too_large(event):
         return {
             "statusCode": HTTPStatus.REQUEST_ENTITY_TOO_LARGE.value,

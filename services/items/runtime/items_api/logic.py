@@ -9,26 +9,30 @@ from datetime import UTC, datetime
 from .errors import ItemNotFoundError
 from .models import Item, ItemIn, ItemPage
 from .repository import ItemRepository
+from .tokens import PageTokenSigner
 
 MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
 
 
-def _now() -> str:
+def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def _new_id() -> str:
+def new_id() -> str:
     return uuid.uuid4().hex
 
 
 def create_item(
     repository: ItemRepository,
     payload: ItemIn,
-    now: Callable[[], str] = _now,
-    new_id: Callable[[], str] = _new_id,
+    *,
+    caller: str,
+    clock: Callable[[], str] = now,
+    ids: Callable[[], str] = new_id,
 ) -> Item:
-    timestamp = now()
-    item = Item(id=new_id(), created_at=timestamp, updated_at=timestamp, **payload.model_dump())
+    timestamp = clock()
+    item = Item(id=ids(), created_at=timestamp, updated_at=timestamp, created_by=caller, **payload.model_dump())
     repository.put_new(item)
     return item
 
@@ -40,6 +44,22 @@ def get_item(repository: ItemRepository, item_id: str) -> Item:
     return item
 
 
-def list_items(repository: ItemRepository, limit: int, token: str | None) -> ItemPage:
-    items, next_token = repository.list_page(max(1, min(limit, MAX_PAGE_SIZE)), token)
-    return ItemPage(items=items, next_token=next_token)
+def replace_item(repository: ItemRepository, item_id: str, payload: ItemIn, *, clock: Callable[[], str] = now) -> Item:
+    current = get_item(repository, item_id)
+    updated = current.model_copy(update={**payload.model_dump(), "updated_at": clock()})
+    if not repository.replace(updated):
+        raise ItemNotFoundError(item_id)  # deleted between the read and the write
+    return updated
+
+
+def delete_item(repository: ItemRepository, item_id: str) -> None:
+    if not repository.delete(item_id):
+        raise ItemNotFoundError(item_id)
+
+
+def list_items(
+    repository: ItemRepository, signer: Callable[[], PageTokenSigner], limit: int, token: str | None
+) -> ItemPage:
+    start_key = signer().decode(token) if token else None
+    items, last_key = repository.list_page(max(1, min(limit, MAX_PAGE_SIZE)), start_key)
+    return ItemPage(items=items, next_token=signer().encode(last_key) if last_key else None)

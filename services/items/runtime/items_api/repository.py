@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from typing import Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from .errors import InvalidPageTokenError, StorageUnavailableError
+from .errors import StorageUnavailableError
 from .models import Item
 
 ITEM_TYPE = "ITEM"
@@ -20,16 +17,26 @@ _RETRYABLE_CODES = frozenset(
         "RequestLimitExceeded",
         "InternalServerError",
         "ServiceUnavailable",
+        "TransactionConflictException",
     }
 )
+_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 class ItemRepository(Protocol):
     def put_new(self, item: Item) -> None: ...
 
+    def replace(self, item: Item) -> bool:
+        """Overwrite an existing item; False when there is none."""
+        ...
+
     def get(self, item_id: str) -> Item | None: ...
 
-    def list_page(self, limit: int, token: str | None) -> tuple[list[Item], str | None]: ...
+    def delete(self, item_id: str) -> bool:
+        """False when there was no such item."""
+        ...
+
+    def list_page(self, limit: int, start_key: dict[str, Any] | None) -> tuple[list[Item], dict[str, Any] | None]: ...
 
 
 def _key(item_id: str) -> dict[str, dict[str, str]]:
@@ -47,6 +54,7 @@ def _to_record(item: Item) -> dict[str, dict[str, str]]:
         "quantity": {"N": str(item.quantity)},
         "created_at": {"S": item.created_at},
         "updated_at": {"S": item.updated_at},
+        "created_by": {"S": item.created_by},
     }
 
 
@@ -58,22 +66,8 @@ def _from_record(record: dict[str, dict[str, str]]) -> Item:
         quantity=int(record["quantity"]["N"]),
         created_at=record["created_at"]["S"],
         updated_at=record["updated_at"]["S"],
+        created_by=record.get("created_by", {}).get("S", ""),
     )
-
-
-def encode_token(last_key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
-
-
-def decode_token(token: str) -> dict[str, Any]:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidPageTokenError("next_token is not a token this API issued") from None
-    expected = {"pk", "sk", "gsi1pk", "gsi1sk"}
-    if not isinstance(value, dict) or set(value) != expected:
-        raise InvalidPageTokenError("next_token is not a token this API issued")
-    return value
 
 
 class DynamoDbItemRepository:
@@ -90,12 +84,22 @@ class DynamoDbItemRepository:
             ConditionExpression="attribute_not_exists(pk)",
         )
 
+    def replace(self, item: Item) -> bool:
+        return self._conditional(
+            "put_item", TableName=self._table, Item=_to_record(item), ConditionExpression="attribute_exists(pk)"
+        )
+
     def get(self, item_id: str) -> Item | None:
         response = self._call("get_item", TableName=self._table, Key=_key(item_id), ConsistentRead=True)
         record = response.get("Item")
         return _from_record(record) if record else None
 
-    def list_page(self, limit: int, token: str | None) -> tuple[list[Item], str | None]:
+    def delete(self, item_id: str) -> bool:
+        return self._conditional(
+            "delete_item", TableName=self._table, Key=_key(item_id), ConditionExpression="attribute_exists(pk)"
+        )
+
+    def list_page(self, limit: int, start_key: dict[str, Any] | None) -> tuple[list[Item], dict[str, Any] | None]:
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": self._index,
@@ -104,11 +108,19 @@ class DynamoDbItemRepository:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        if token:
-            request["ExclusiveStartKey"] = decode_token(token)
+        if start_key:
+            request["ExclusiveStartKey"] = start_key
         response = self._call("query", **request)
-        last_key = response.get("LastEvaluatedKey")
-        return [_from_record(r) for r in response.get("Items", [])], encode_token(last_key) if last_key else None
+        return [_from_record(r) for r in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+    def _conditional(self, operation: str, **kwargs: Any) -> bool:
+        try:
+            self._call(operation, **kwargs)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+                return False
+            raise
+        return True
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -118,7 +130,5 @@ class DynamoDbItemRepository:
             if error.response.get("Error", {}).get("Code") in _RETRYABLE_CODES:
                 raise StorageUnavailableError(str(error)) from error
             raise
-        except (ConnectTimeoutError, ReadTimeoutError) as error:
-            raise StorageUnavailableError(str(error)) from error
-        except BotoCoreError as error:
+        except BotoCoreError as error:  # connect/read timeouts, endpoint errors
             raise StorageUnavailableError(str(error)) from error

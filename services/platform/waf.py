@@ -1,0 +1,62 @@
+"""A regional WAF web ACL with AWS managed rule groups and a per-IP rate limit."""
+
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+)
+
+
+def _visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+    return wafv2.CfnWebACL.VisibilityConfigProperty(
+        cloud_watch_metrics_enabled=True, metric_name=metric_name, sampled_requests_enabled=True
+    )
+
+
+class RegionalWebAcl(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, name: str, requests_per_5_minutes_per_ip: int) -> None:
+        super().__init__(scope, construct_id)
+        rules = [
+            wafv2.CfnWebACL.RuleProperty(
+                name=group,
+                priority=priority,
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                        vendor_name="AWS", name=group
+                    )
+                ),
+                visibility_config=_visibility(group),
+            )
+            for priority, group in enumerate(MANAGED_RULE_GROUPS)
+        ]
+        rules.append(
+            wafv2.CfnWebACL.RuleProperty(
+                name="RateLimitPerIp",
+                priority=len(MANAGED_RULE_GROUPS),
+                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                        limit=requests_per_5_minutes_per_ip, aggregate_key_type="IP"
+                    )
+                ),
+                visibility_config=_visibility("RateLimitPerIp"),
+            )
+        )
+        self.web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            name=name,
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=_visibility(name),
+            rules=rules,
+        )
+
+    def protect(self, construct_id: str, resource_arn: str) -> wafv2.CfnWebACLAssociation:
+        return wafv2.CfnWebACLAssociation(
+            self, construct_id, resource_arn=resource_arn, web_acl_arn=self.web_acl.attr_arn
+        )
