@@ -15,6 +15,7 @@ from typing import Any
 import aws_cdk as cdk
 
 from compliance.packs import attach_compliance
+from compliance.registry import AcknowledgmentError, AppliedAcknowledgment, stale_acknowledgments
 from pipeline.pipeline_stack import PipelineStack
 from stages.config import ConfigError, load_config
 
@@ -32,32 +33,60 @@ def cdk_json_context() -> dict[str, Any]:
     return dict(context)
 
 
-def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> cdk.App:
-    """The whole app: the pipeline stack, which holds one application stage per environment and region.
+def build(
+    context: Mapping[str, Any] | None = None, outdir: str | None = None
+) -> tuple[cdk.App, list[AppliedAcknowledgment]]:
+    """The whole app and the acknowledgments applied to it.
 
     ``context`` overrides cdk.json context (like ``-c`` on the CLI); when run by the CDK CLI, the CLI's
     context (cdk.json, cdk.context.json, ``-c``) arrives through the environment and takes precedence.
     """
     app = cdk.App(context={**CLI_DEFAULT_CONTEXT, **cdk_json_context(), **(context or {})}, outdir=outdir)
     config = load_config(app.node.get_all_context(), base_dir=REPO_ROOT)
-    PipelineStack(
+    pipeline = PipelineStack(
         app,
         "Pipeline",
         stack_name=f"{config.pipeline.name}-pipeline",
         config=config,
         env=cdk.Environment(account=config.pipeline.account, region=config.pipeline.region),
     )
-    attach_compliance(app)
-    return app
+    applied = attach_compliance(app, pipeline.application_stages)
+    return app, applied
+
+
+def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> cdk.App:
+    """The pipeline stack, holding one application stage per environment and region, with compliance."""
+    return build(context, outdir)[0]
+
+
+def synthesize(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> Path:
+    """Synthesize, then refuse acknowledgments that no longer match a finding. Returns the assembly dir."""
+    app, applied = build(context, outdir)
+    directory = Path(app.synth().directory)
+    report = json.loads((directory / "validation-report.json").read_text(encoding="utf-8"))
+    stale = stale_acknowledgments(report, applied)
+    if stale:
+        raise AcknowledgmentError(
+            "acknowledgments that match no finding any more (remove them from compliance/acknowledgments.py):\n  "
+            + "\n  ".join(stale)
+        )
+    return directory
 
 
 def main() -> int:
     try:
-        app = build_app(outdir=os.environ.get("CDK_OUTDIR"))
-    except ConfigError as error:
+        synthesize(outdir=os.environ.get("CDK_OUTDIR"))
+    except (ConfigError, AcknowledgmentError) as error:
         print(f"synth stopped: {error}", file=sys.stderr)
         return 2
-    app.synth()
+    except RuntimeError as error:  # jsii surfaces a failed validation as a RuntimeError
+        if "ValidationFailed" not in str(error):
+            raise
+        print(
+            "synth stopped: cdk-nag found unacknowledged findings in an application stage (report above)",
+            file=sys.stderr,
+        )
+        return 3
     return 0
 
 

@@ -43,6 +43,8 @@ class PipelineStack(Stack):
         Tags.of(self).add("project", PROJECT_TAG)
         Tags.of(self).add("managed-by", "cdk-pipelines")
 
+        # (stage, environment name) of every application stage, in pipeline order.
+        self.application_stages: list[tuple[ApplicationStage, str]] = []
         store = ArtifactStore(self, "Artifacts")
         topics = PipelineTopics(self, "Notifications", config=pipeline_config)
         self.test_reports = codebuild.ReportGroup(
@@ -123,6 +125,7 @@ class PipelineStack(Stack):
             # A single-region environment's stage is named after it, so the pipeline stage reads "dev".
             stage_id = env_config.name if len(env_config.regions) == 1 else f"{env_config.name}-{region}"
             stage = ApplicationStage(self, stage_id, env_config=env_config, region=region)
+            self.application_stages.append((stage, env_config.name))
             step = self._smoke_test_step(f"SmokeTests-{region}", stage)
             wave.add_stage(stage, post=[step])
             smoke_tests.append(step)

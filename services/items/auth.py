@@ -21,6 +21,11 @@ class ItemsUserPool(Construct):
             mfa=cognito.Mfa.REQUIRED if env_config.is_production else cognito.Mfa.OPTIONAL,
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            # Prod pays for the Plus plan: threat protection blocks compromised credentials and risky sign-ins.
+            feature_plan=cognito.FeaturePlan.PLUS if env_config.is_production else cognito.FeaturePlan.ESSENTIALS,
+            standard_threat_protection_mode=(
+                cognito.StandardThreatProtectionMode.FULL_FUNCTION if env_config.is_production else None
+            ),
             deletion_protection=env_config.is_production,
             removal_policy=RemovalPolicy.RETAIN if env_config.is_production else RemovalPolicy.DESTROY,
         )

@@ -51,9 +51,23 @@ class ItemsFunction(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
+        # Its own role, without AWSLambdaBasicExecutionRole: it may write to its own log group only.
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"items API function ({env_config.name})",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
         self.function = lambda_.Function(
             self,
             "Function",
+            role=self.role,
             description=f"items API ({env_config.name})",
             runtime=LAMBDA_RUNTIME,
             architecture=LAMBDA_ARCHITECTURE,
@@ -106,5 +120,8 @@ class ItemsFunction(Construct):
         idempotency.grant(
             self.function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
         )
-        key.grant_encrypt_decrypt(self.function)
+        # Exactly what DynamoDB, SQS and Secrets Manager ask of the caller's key (no ReEncrypt*, no wildcards).
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
+        )
         secrets.pagination.grant_read(self.function)

@@ -39,7 +39,7 @@ def _statements(template: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         statement
         for policy in resources_of(template, "AWS::IAM::Policy").values()
-        if any("FunctionServiceRole" in json.dumps(r) for r in policy["Properties"]["Roles"])
+        if any("FunctionRole" in json.dumps(r) for r in policy["Properties"]["Roles"])
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
 
@@ -172,6 +172,20 @@ def test_function_role_is_least_privilege(templates: dict[str, dict[str, Any]]) 
             "xray:PutTraceSegments",
             "xray:PutTelemetryRecords",
         }
+    kms = [s for s in statements if any(a.startswith("kms:") for a in _actions(s))]
+    assert {a for s in kms for a in _actions(s)} == {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
+
+
+def test_function_role_has_no_managed_policies_and_writes_only_its_log_group(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    template = templates["dev"]
+    role = resource_with_prefix(template, "AWS::IAM::Role", "FunctionRole")["Properties"]
+    assert "ManagedPolicyArns" not in role
+    logs = [s for s in _statements(template) if any(a.startswith("logs:") for a in _actions(s))]
+    (statement,) = logs
+    assert set(_actions(statement)) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert statement["Resource"]["Fn::GetAtt"][0].startswith("FunctionLogs")
 
 
 # --- data --------------------------------------------------------------------------------------
