@@ -1,7 +1,9 @@
 """The items API function: Powertools on the newest Python, published behind the `live` alias."""
 
 from pathlib import Path
+from typing import Any
 
+import jsii
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -22,6 +24,19 @@ METRICS_NAMESPACE = "ServerlessPythonDelivery"
 ALIAS_NAME = "live"
 # Scale provisioned concurrency out when this share of it is in use.
 PROVISIONED_UTILIZATION_TARGET = 0.7
+
+
+@jsii.implements(lambda_.IDestination)
+class _QueueDestination:
+    """An SQS failure destination granting sqs:SendMessage only (SqsDestination also grants the queue
+    key's ReEncrypt*/GenerateDataKey*; the function's exact KMS statement already covers the key)."""
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        self._queue = queue
+
+    def bind(self, scope: Construct, fn: lambda_.IFunction, options: Any = None) -> lambda_.DestinationConfig:
+        fn.add_to_role_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self._queue.queue_arn]))
+        return lambda_.DestinationConfig(destination=self._queue.queue_arn)
 
 
 class ItemsFunction(Construct):
@@ -80,6 +95,10 @@ class ItemsFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             dead_letter_queue=self.dead_letter_queue,
+            # Asynchronous invocations are retried twice within an hour, then land in the queue above.
+            retry_attempts=2,
+            max_event_age=Duration.hours(1),
+            on_failure=_QueueDestination(self.dead_letter_queue),
             environment_encryption=key,
             environment={
                 "TABLE_NAME": tables.table.table_name,

@@ -41,7 +41,13 @@ class ItemsStack(Stack):
         # The API serves traffic only once its data and secret exist (row A5: explicit dependencies).
         api.rest_api.node.add_dependency(tables, secrets)
 
-        self.api_url_output = CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of the items API")
+        self.api_url_output = CfnOutput(
+            self,
+            "ApiUrl",
+            value=api.url,
+            description="Base URL of the items API",
+            export_name=f"{env_config.name}-items-api-url",
+        )
         CfnOutput(self, "UserPoolId", value=auth.user_pool.user_pool_id, description="Cognito user pool of API users")
         CfnOutput(self, "UserPoolClientId", value=auth.client.user_pool_client_id, description="Web client id")
         CfnOutput(

@@ -120,6 +120,19 @@ def test_function_sends_failed_async_events_to_an_encrypted_dead_letter_queue(
     assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
 
 
+def test_async_invocations_are_retried_then_dead_lettered(templates: dict[str, dict[str, Any]]) -> None:
+    _, config = only_resource(templates["dev"], "AWS::Lambda::EventInvokeConfig")
+    assert config["Properties"]["MaximumRetryAttempts"] == 2
+    assert config["Properties"]["MaximumEventAgeInSeconds"] == 3600
+    failure = config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+    assert failure["Fn::GetAtt"][0].startswith("FunctionDeadLetterQueue")
+
+
+def test_api_url_is_exported_per_environment(templates: dict[str, dict[str, Any]]) -> None:
+    for stage_id, template in templates.items():
+        assert template["Outputs"]["ApiUrl"]["Export"] == {"Name": f"{_env(stage_id)}-items-api-url"}
+
+
 def test_function_is_published_behind_the_live_alias(templates: dict[str, dict[str, Any]]) -> None:
     for template in templates.values():
         _, alias = only_resource(template, "AWS::Lambda::Alias")

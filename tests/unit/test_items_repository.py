@@ -154,3 +154,11 @@ def test_timeouts_become_storage_unavailable() -> None:
 
     with pytest.raises(StorageUnavailableError):
         DynamoDbItemRepository(TimingOutClient(), TABLE, "gsi1").get("a" * 32)
+
+
+def test_the_function_client_retries_throttles_with_backoff_and_short_timeouts() -> None:
+    from items_api.dependencies import AWS_CLIENT_CONFIG
+
+    assert AWS_CLIENT_CONFIG.retries == {"mode": "standard", "max_attempts": 3}
+    assert AWS_CLIENT_CONFIG.connect_timeout == 2
+    assert AWS_CLIENT_CONFIG.read_timeout == 5

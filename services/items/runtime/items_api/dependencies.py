@@ -9,12 +9,16 @@ import boto3
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from botocore.config import Config
 
 from .repository import DynamoDbItemRepository, ItemRepository
 from .settings import settings
 from .tokens import PageTokenSigner
 
 SECRET_MAX_AGE_SECONDS = 300
+# Retry throttles and transient errors with backoff inside the API's time budget, then give up
+# (the handler answers 503 + Retry-After) rather than hold the request until API Gateway times out.
+AWS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
 IDEMPOTENCY_EXPIRY_SECONDS = 24 * 60 * 60
 
 # The key is the caller plus their Idempotency-Key header, so one caller can never replay
@@ -48,7 +52,7 @@ def use(
 
 @cache
 def _dynamodb() -> Any:
-    return boto3.client("dynamodb")
+    return boto3.client("dynamodb", config=AWS_CLIENT_CONFIG)
 
 
 @cache
