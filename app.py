@@ -50,7 +50,7 @@ def build(
         config=config,
         env=cdk.Environment(account=config.pipeline.account, region=config.pipeline.region),
     )
-    applied = attach_compliance(app, pipeline.application_stages)
+    applied = attach_compliance(app, config.compliance, pipeline.acknowledgment_targets())
     return app, applied
 
 

@@ -120,3 +120,113 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
         ),
     ),
 )
+
+# --- the pipeline stack: roles CDK Pipelines generates (selectors: compliance/registry.py) ---------
+_ARTIFACT_READERS = (
+    "role:pipeline",
+    "role:source-action",
+    "role:synth",
+    "role:self-mutation",
+    "role:assets",
+    "role:smoke-tests",
+)
+_ARTIFACT_WRITERS = ("role:pipeline", "role:source-action", "role:synth")
+_KMS_USERS = ("role:pipeline", "role:source-action", "role:synth", "role:self-mutation", "role:smoke-tests")
+_CODEBUILD_PROJECTS = ("role:synth", "role:self-mutation", "role:smoke-tests")
+
+_READ_REASON = (
+    "CDK Pipelines gives its roles read access to the pipeline's own artifact bucket through grantRead, whose "
+    "action groups cover the versioned-object reads CodePipeline and CodeBuild make; the statement names only "
+    "that bucket, which is private, TLS-only and encrypted with the pipeline's key."
+)
+_WRITE_REASON = (
+    "CodePipeline, the source action and the synth step write artifacts into the pipeline's own bucket "
+    "through grantReadWrite, which adds multipart aborts and deletes of overwritten versions; the statement "
+    "names only that bucket."
+)
+_KMS_REASON = (
+    "S3 encrypts and decrypts the pipeline's artifacts with the pipeline's customer key on the caller's "
+    "behalf, which needs the GenerateDataKey and ReEncrypt action families; the statement names only the "
+    "pipeline's own keys."
+)
+
+ACKNOWLEDGMENTS += tuple(
+    Acknowledgment(pack="AwsSolutions", finding=finding, resources=resources, reason=reason, scope="pipeline")
+    for finding, resources, reason in (
+        ("AwsSolutions-IAM5[Action::s3:GetObject*]", _ARTIFACT_READERS, _READ_REASON),
+        ("AwsSolutions-IAM5[Action::s3:GetBucket*]", _ARTIFACT_READERS, _READ_REASON),
+        ("AwsSolutions-IAM5[Action::s3:List*]", _ARTIFACT_READERS, _READ_REASON),
+        (
+            "AwsSolutions-IAM5[Resource::<{artifact_bucket}.Arn>/*]",
+            _ARTIFACT_READERS,
+            "CodePipeline names artifact objects at run time (one prefix per execution and artifact), so the "
+            "object ARN of the pipeline's own bucket must end in a wildcard; the bucket holds only this "
+            "pipeline's build artifacts.",
+        ),
+        ("AwsSolutions-IAM5[Action::s3:DeleteObject*]", _ARTIFACT_WRITERS, _WRITE_REASON),
+        ("AwsSolutions-IAM5[Action::s3:Abort*]", _ARTIFACT_WRITERS, _WRITE_REASON),
+        ("AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", _KMS_USERS, _KMS_REASON),
+        ("AwsSolutions-IAM5[Action::kms:ReEncrypt*]", _KMS_USERS, _KMS_REASON),
+        (
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            ("role:approval-action",),
+            "The manual approval action publishes the approval request to the approvals topic, which is "
+            "encrypted with the notifications key; SNS needs GenerateDataKey on that key only.",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::arn:aws:logs:{region}:{account}:log-group:/aws/codebuild/<{project}>:*]",
+            _CODEBUILD_PROJECTS,
+            "CodeBuild writes every build to a new log stream of the project's own log group, named after "
+            "the build id at run time, so the log-group ARN ends in a stream wildcard for that one group.",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::arn:aws:codebuild:{region}:{account}:report-group/<{project}>-*]",
+            _CODEBUILD_PROJECTS,
+            "CodeBuild's default project policy lets a project create report groups named after itself; "
+            "the wildcard covers only groups prefixed with this project's own name.",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::arn:aws:logs:{region}:{account}:log-group:/aws/codebuild/*]",
+            ("role:assets",),
+            "One role serves every asset-publishing CodeBuild project of the pipeline, whose project names "
+            "CDK generates; it may write only CodeBuild log groups of this account and region.",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::arn:aws:codebuild:{region}:{account}:report-group/*]",
+            ("role:assets",),
+            "One role serves every asset-publishing CodeBuild project of the pipeline, whose project names "
+            "CDK generates; it may use CodeBuild report groups of this account and region only.",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::*]",
+            ("role:assets",),
+            "The asset role starts and watches its own CodeBuild builds (StartBuild, BatchGetBuilds, "
+            "StopBuild) for projects CDK creates in the same stack; these calls are scoped by the pipeline.",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::*]",
+            ("role:self-mutation",),
+            "Self-mutation reads stack status (cloudformation:DescribeStacks) and lists the bootstrap "
+            "bucket (s3:ListBucket) while diffing the pipeline; neither action writes anything.",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::arn:*:iam::{account}:role/*]",
+            ("role:self-mutation",),
+            "Self-mutation assumes the CDK bootstrap roles of the pipeline account, whose names carry the "
+            "bootstrap qualifier; the statement is conditioned on the aws-cdk:bootstrap-role tag so no other "
+            "role can be assumed.",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::*]",
+            ("role:pipeline",),
+            "The replication bucket of each other region is encrypted with a key CDK knows only by alias, "
+            "which IAM cannot name as a resource; the statement grants only KMS data-key actions.",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::arn:aws:s3:::{replication_bucket}/*]",
+            ("role:pipeline",),
+            "CodePipeline copies each run's artifacts into the replication bucket of every region that "
+            "deploys; object names are chosen at run time and the bucket holds only this pipeline's artifacts.",
+        ),
+    )
+)

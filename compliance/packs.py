@@ -4,21 +4,28 @@ Packs must be registered on the App (a plugin registered on a pipeline Stage nev
 they reach the pipeline stack and every stage assembly. Every finding lands in
 ``cdk.out/validation-report.json``.
 
-Application stages are gated: an unacknowledged finding there fails synth. The pipeline stack
-(and its cross-region support stacks) are reported on only, until their findings are fixed or
-acknowledged (compliance issue).
+AwsSolutions and Serverless gate the whole app: an unacknowledged finding fails synth. NIST 800-53
+R5, HIPAA Security and PCI DSS 3.2.1 run report-only or gating, as the config says.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import cast
 
 import aws_cdk as cdk
 import jsii
-from cdk_nag import AwsSolutionsChecks, NagPack, ServerlessChecks
+from cdk_nag import (
+    AwsSolutionsChecks,
+    HIPAASecurityChecks,
+    NagPack,
+    NIST80053R5Checks,
+    PCIDSS321Checks,
+    ServerlessChecks,
+)
 
 from compliance.acknowledgments import ACKNOWLEDGMENTS, Acknowledgment
-from compliance.registry import AppliedAcknowledgment, apply_acknowledgments
+from compliance.registry import AcknowledgmentTargets, AppliedAcknowledgment, apply_acknowledgments
 from compliance.severity import ORIGINAL_SEVERITY_KEY
+from stages.config import ComplianceConfig
 
 
 @jsii.implements(cdk.IPolicyValidationPlugin)
@@ -93,20 +100,40 @@ def _as_info(violation: cdk.PolicyViolation) -> cdk.PolicyViolation:
     )
 
 
-def default_packs(app: cdk.App) -> Iterable[NagPack]:
-    return (AwsSolutionsChecks(app), ServerlessChecks(app))
+# Gate the whole app: an unacknowledged finding of these packs fails synth.
+GATING_PACKS: tuple[type[NagPack], ...] = (AwsSolutionsChecks, ServerlessChecks)
+# Selectable in config (compliance.<key>): off, report (findings listed, never failing) or gate.
+OPTIONAL_PACKS: dict[str, type[NagPack]] = {
+    "nist_800_53_r5": NIST80053R5Checks,
+    "hipaa_security": HIPAASecurityChecks,
+    "pci_dss_321": PCIDSS321Checks,
+}
+
+
+def _everywhere(_: str) -> bool:
+    return True
+
+
+def _nowhere(_: str) -> bool:
+    return False
+
+
+def compliance_plugins(app: cdk.App, config: ComplianceConfig) -> list[ScopedGate]:
+    plugins = [ScopedGate(pack(app), _everywhere) for pack in GATING_PACKS]
+    for key, pack in OPTIONAL_PACKS.items():
+        mode = getattr(config, key)
+        if mode != "off":
+            plugins.append(ScopedGate(pack(app), _everywhere if mode == "gate" else _nowhere))
+    return plugins
 
 
 def attach_compliance(
     app: cdk.App,
-    stages: Sequence[tuple[cdk.Stage, str]],
+    config: ComplianceConfig,
+    targets: AcknowledgmentTargets,
     registry: Iterable[Acknowledgment] = ACKNOWLEDGMENTS,
 ) -> list[AppliedAcknowledgment]:
-    """Gate every application stage on the packs, report on the pipeline stack, apply the registry."""
-    prefixes = tuple(f"{stage.node.path}/" for stage, _ in stages)
-
-    def in_application_stage(construct_path: str) -> bool:
-        return construct_path.startswith(prefixes)
-
-    cdk.Validations.of(app).add_plugins(*(ScopedGate(pack, in_application_stage) for pack in default_packs(app)))
-    return apply_acknowledgments(app, stages, registry)
+    """Run the packs over the whole app (registered on the App, so every stage assembly is reached)
+    and apply the acknowledgment registry."""
+    cdk.Validations.of(app).add_plugins(*compliance_plugins(app, config))
+    return apply_acknowledgments(app, targets, registry)

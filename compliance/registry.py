@@ -1,8 +1,16 @@
-"""Applies the acknowledgment registry to the app and checks it against the validation report."""
+"""Applies the acknowledgment registry to the app and checks it against the validation report.
+
+Application-stack entries name resources relative to each stage (``Items/...``). Pipeline entries name
+resources relative to the pipeline stack, or a role that CDK Pipelines generates through a selector
+(``role:synth``, ``role:smoke-tests``...), and their finding ids may hold placeholders filled in from the
+app itself (``{account}``, ``{region}``, ``{project}``, ``{replication_bucket}``), so that pointing the
+pipeline at another account does not invalidate the registry. Every acknowledgment applied is still one
+exact finding on one resource, and the report lists each one with its reason.
+"""
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -13,8 +21,19 @@ from compliance.acknowledgments import ACKNOWLEDGMENTS, Acknowledgment
 
 MIN_REASON_WORDS = 12
 VAGUE_REASONS = re.compile(
-    r"\b(needed by cdk|required by cdk|cdk default|false positive|not applicable|n/?a|todo|tbd)\b", re.I
+    r"\b(needed by cdk|required by cdk|cdk default|false positive|not applicable|n/?a|todo|tbd)\b", re.IGNORECASE
 )
+POLICY = "/DefaultPolicy/Resource"
+# Roles CDK Pipelines generates, by their path inside the pipeline stack.
+ROLE_SELECTORS: dict[str, re.Pattern[str]] = {
+    "pipeline": re.compile(r"Pipeline/Pipeline/Role" + POLICY),
+    "source-action": re.compile(r"Pipeline/Pipeline/Source/[^/]+/CodePipelineActionRole" + POLICY),
+    "approval-action": re.compile(r"Pipeline/Pipeline/prod/[^/]+/CodePipelineActionRole" + POLICY),
+    "synth": re.compile(r"Pipeline/Pipeline/Build/Synth/CdkBuildProject/Role" + POLICY),
+    "self-mutation": re.compile(r"Pipeline/UpdatePipeline/SelfMutation/Role" + POLICY),
+    "assets": re.compile(r"Pipeline/Assets/FileRole" + POLICY),
+    "smoke-tests": re.compile(r"Pipeline/Pipeline/[^/]+/(?:[^/]+\.)?(SmokeTests-[a-z0-9-]+)/\1/Role" + POLICY),
+}
 
 
 class AcknowledgmentError(ValueError):
@@ -22,9 +41,24 @@ class AcknowledgmentError(ValueError):
 
 
 @dataclass(frozen=True)
+class AcknowledgmentTargets:
+    """What the registry is applied to: the stages (with their environment) and the pipeline stack."""
+
+    stages: Sequence[tuple[cdk.Stage, str]]
+    pipeline_stack: cdk.Stack | None = None
+    placeholders: Mapping[str, str] = field(default_factory=dict)
+    replication_buckets: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
 class AppliedAcknowledgment:
     acknowledgment: Acknowledgment
     construct_path: str
+    finding: str
+
+    @property
+    def acknowledged_id(self) -> str:
+        return f"{self.acknowledgment.pack}::{self.finding}"
 
 
 def check_entry(entry: Acknowledgment) -> None:
@@ -39,11 +73,14 @@ def check_entry(entry: Acknowledgment) -> None:
         )
     if not entry.finding.startswith(f"{entry.pack}-"):
         raise AcknowledgmentError(f"{where}: finding {entry.finding!r} is not a rule of pack {entry.pack!r}")
+    for resource in entry.resources:
+        if resource.startswith("role:") and resource.removeprefix("role:") not in ROLE_SELECTORS:
+            raise AcknowledgmentError(f"{where}: unknown role selector {resource!r} (known: {sorted(ROLE_SELECTORS)})")
     if entry.review_by is not None:
         date.fromisoformat(entry.review_by)
 
 
-def _cfn_resource_at(paths: dict[str, IConstruct], path: str, entry: Acknowledgment) -> IConstruct:
+def _cfn_resource_at(paths: Mapping[str, IConstruct], path: str, entry: Acknowledgment) -> IConstruct:
     construct = paths.get(path)
     if construct is None:
         raise AcknowledgmentError(f"{entry.finding}: no construct at {path} (stale acknowledgment?)")
@@ -55,30 +92,64 @@ def _cfn_resource_at(paths: dict[str, IConstruct], path: str, entry: Acknowledgm
     return construct
 
 
+def _pipeline_paths(
+    entry: Acknowledgment, targets: AcknowledgmentTargets, paths: Mapping[str, IConstruct]
+) -> list[str]:
+    stack = targets.pipeline_stack
+    if stack is None:
+        raise AcknowledgmentError(f"{entry.finding}: a pipeline acknowledgment needs the pipeline stack")
+    prefix = f"{stack.node.path}/"
+    resolved = []
+    for resource in entry.resources:
+        if not resource.startswith("role:"):
+            resolved.append(prefix + resource)
+            continue
+        selector = ROLE_SELECTORS[resource.removeprefix("role:")]
+        matches = sorted(p for p in paths if p.startswith(prefix) and selector.fullmatch(p.removeprefix(prefix)))
+        if not matches:
+            raise AcknowledgmentError(f"{entry.finding}: selector {resource!r} matches no role in the pipeline stack")
+        resolved.extend(matches)
+    return resolved
+
+
+def _findings(
+    entry: Acknowledgment, path: str, targets: AcknowledgmentTargets, paths: Mapping[str, IConstruct]
+) -> list[str]:
+    values = dict(targets.placeholders)
+    if "{project}" in entry.finding:
+        project = paths.get(path.removesuffix("/Role" + POLICY) + "/Resource")
+        if project is None or not cdk.CfnResource.is_cfn_resource(project):
+            raise AcknowledgmentError(f"{entry.finding}: no CodeBuild project owns the role at {path}")
+        values["project"] = cdk.Stack.of(project).get_logical_id(project)  # type: ignore[arg-type]
+    if "{replication_bucket}" in entry.finding:
+        return [entry.finding.format(**values, replication_bucket=name) for name in targets.replication_buckets]
+    return [entry.finding.format(**values)]
+
+
 def apply_acknowledgments(
-    app: cdk.App,
-    stages: Sequence[tuple[cdk.Stage, str]],
-    registry: Iterable[Acknowledgment] = ACKNOWLEDGMENTS,
+    app: cdk.App, targets: AcknowledgmentTargets, registry: Iterable[Acknowledgment] = ACKNOWLEDGMENTS
 ) -> list[AppliedAcknowledgment]:
-    """Acknowledge each registered finding on each resource it names; ``stages`` pairs each
-    application stage with its environment name."""
+    """Acknowledge each registered finding on each resource it names."""
     paths = {c.node.path: c for c in app.node.find_all()}
     applied = []
     for entry in registry:
         check_entry(entry)
         if entry.scope == "pipeline":
-            targets = list(entry.resources)
+            resource_paths = _pipeline_paths(entry, targets, paths)
         else:
-            targets = [
+            resource_paths = [
                 f"{stage.node.path}/{resource}"
-                for stage, environment in stages
+                for stage, environment in targets.stages
                 if environment in entry.environments
                 for resource in entry.resources
             ]
-        for path in targets:
+        for path in resource_paths:
             construct = _cfn_resource_at(paths, path, entry)
-            cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=entry.acknowledged_id, reason=entry.reason))
-            applied.append(AppliedAcknowledgment(entry, path))
+            for finding in _findings(entry, path, targets, paths):
+                cdk.Validations.of(construct).acknowledge(
+                    cdk.Acknowledgment(id=f"{entry.pack}::{finding}", reason=entry.reason)
+                )
+                applied.append(AppliedAcknowledgment(entry, path, finding))
     return applied
 
 
@@ -89,7 +160,7 @@ def stale_acknowledgments(report: dict[str, Any], applied: Iterable[AppliedAckno
         for suppressed in plugin.get("suppressedViolations", []):
             used.add((suppressed.get("acknowledgedId"), suppressed.get("acknowledgedAt")))
     return sorted(
-        f"{a.acknowledgment.acknowledged_id} at {a.construct_path}"
+        f"{a.acknowledged_id} at {a.construct_path}"
         for a in applied
-        if (a.acknowledgment.acknowledged_id, a.construct_path) not in used
+        if (a.acknowledged_id, a.construct_path) not in used
     )

@@ -7,10 +7,12 @@ from aws_cdk import Duration, RemovalPolicy, Stack, Tags, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from compliance.registry import AcknowledgmentTargets
 from pipeline.approval import ApproversPolicy, approval_step
-from pipeline.artifact_store import ArtifactStore
+from pipeline.artifact_store import ArtifactStore, access_log_bucket, server_access_logs_statement
 from pipeline.buildspec import synth_build_spec
 from pipeline.notifications import PipelineTopics
 from stages.application_stage import PROJECT_TAG, ApplicationStage
@@ -114,6 +116,38 @@ class PipelineStack(Stack):
         topics.watch(self.pipeline.pipeline)
         topics.approvals.grant_publish(self.pipeline.pipeline.role)
         self.approvers = ApproversPolicy(self, "Approvers", config=pipeline_config, pipeline_name=pipeline_config.name)
+        self.artifact_store = store
+        self.replication_buckets = self._log_access_to_replication_buckets()
+
+    def _log_access_to_replication_buckets(self) -> list[s3.IBucket]:
+        """Give each cross-region replication bucket CDK Pipelines generates versioning and an access-log
+        bucket in its own support stack (server access logs must stay in the bucket's region)."""
+        buckets = []
+        for region, support in sorted(self.pipeline.pipeline.cross_region_support.items()):
+            logs = access_log_bucket(support.stack, "ReplicationAccessLogs")
+            bucket = support.replication_bucket
+            cfn_bucket = bucket.node.default_child
+            cfn_bucket.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
+                destination_bucket_name=logs.bucket_name, log_file_prefix=f"replication-{region}/"
+            )
+            cfn_bucket.versioning_configuration = s3.CfnBucket.VersioningConfigurationProperty(status="Enabled")
+            logs.add_to_resource_policy(server_access_logs_statement(logs, bucket))
+            buckets.append(bucket)
+        return buckets
+
+    def acknowledgment_targets(self) -> AcknowledgmentTargets:
+        """What compliance/acknowledgments.py applies to, and the values its placeholders stand for."""
+        return AcknowledgmentTargets(
+            stages=self.application_stages,
+            pipeline_stack=self,
+            placeholders={
+                "account": self.account,
+                "region": self.region,
+                "artifact_bucket": self.get_logical_id(self.artifact_store.bucket.node.default_child),
+            },
+            # Seen from this stack, a bucket of another region resolves to its generated physical name.
+            replication_buckets=[str(self.resolve(b.bucket_name)) for b in self.replication_buckets],
+        )
 
     def _add_environment(
         self, env_config: EnvironmentConfig, *, pre: list[pipelines.Step]

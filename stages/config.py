@@ -281,9 +281,23 @@ class EnvironmentConfig(_Strict):
         return self.name == "prod"
 
 
+PackMode = Literal["off", "report", "gate"]
+
+
+class ComplianceConfig(_Strict):
+    """cdk-nag packs beyond the always-gating AwsSolutions and Serverless, and the evidence store."""
+
+    nist_800_53_r5: PackMode = "report"
+    hipaa_security: PackMode = "report"
+    pci_dss_321: PackMode = "report"
+    # Object Lock (governance mode) keeps each run's evidence bundle unmodifiable this long.
+    evidence_retention_days: int = Field(ge=1, le=36500)
+
+
 class AppConfig(_Strict):
     pipeline: PipelineConfig
     environments: dict[str, EnvironmentConfig]
+    compliance: ComplianceConfig
 
     @model_validator(mode="before")
     @classmethod

@@ -102,6 +102,16 @@ class ItemsRestApi(Construct):
                 requests_per_5_minutes_per_ip=WAF_REQUESTS_PER_5_MINUTES_PER_IP,
             )
             waf.protect("StageAssociation", self.rest_api.deployment_stage.stage_arn)
+            waf.log_to(
+                encrypted_log_group(
+                    self,
+                    "WafLogs",
+                    key=key,
+                    retention_days=env_config.log_retention_days,
+                    removal_policy=removal,
+                    name=f"aws-waf-logs-items-{env_config.name}",
+                )
+            )
 
         self.url = self.rest_api.url
         if env_config.custom_domain:

@@ -36,11 +36,18 @@ def retention(days: int) -> logs.RetentionDays:
 
 
 def encrypted_log_group(
-    scope: Construct, construct_id: str, *, key: kms.IKey, retention_days: int, removal_policy: RemovalPolicy
+    scope: Construct,
+    construct_id: str,
+    *,
+    key: kms.IKey,
+    retention_days: int,
+    removal_policy: RemovalPolicy,
+    name: str | None = None,
 ) -> logs.LogGroup:
     return logs.LogGroup(
         scope,
         construct_id,
+        log_group_name=name,
         retention=retention(retention_days),
         encryption_key=key,
         removal_policy=removal_policy,

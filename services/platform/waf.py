@@ -1,5 +1,7 @@
 """A regional WAF web ACL with AWS managed rule groups and a per-IP rate limit."""
 
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
@@ -54,6 +56,22 @@ class RegionalWebAcl(Construct):
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=_visibility(name),
             rules=rules,
+        )
+
+    def log_to(self, log_group: logs.ILogGroup) -> None:
+        """Send the web ACL's request logs to a log group (its name must start with aws-waf-logs-)."""
+        wafv2.CfnLoggingConfiguration(
+            self,
+            "Logging",
+            resource_arn=self.web_acl.attr_arn,
+            log_destination_configs=[
+                Stack.of(self).format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name=log_group.log_group_name,
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
         )
 
     def protect(self, construct_id: str, resource_arn: str) -> wafv2.CfnWebACLAssociation:

@@ -396,6 +396,16 @@ def test_waf_protects_the_stage_outside_dev(templates: dict[str, dict[str, Any]]
         assert "restapis" in json.dumps(association["Properties"]["ResourceArn"])
 
 
+def test_waf_logs_to_an_encrypted_log_group_named_for_waf(templates: dict[str, dict[str, Any]]) -> None:
+    template = templates["prod-eu-west-1"]
+    _, logging = only_resource(template, "AWS::WAFv2::LoggingConfiguration")
+    (destination,) = logging["Properties"]["LogDestinationConfigs"]
+    assert destination["Fn::Join"][1][1] == {"Ref": "ApiWafLogsBA46EA93"}
+    group = resource_with_prefix(template, "AWS::Logs::LogGroup", "ApiWafLogs")["Properties"]
+    assert group["LogGroupName"] == "aws-waf-logs-items-prod"
+    assert "KmsKeyId" in group
+
+
 def test_cors_preflight_allows_only_the_environment_origins(templates: dict[str, dict[str, Any]]) -> None:
     for stage_id, origin in {"dev": "http://localhost:3000", "prod-eu-west-1": "https://app.example.com"}.items():
         options = [m for (_, verb), m in _methods(templates[stage_id]).items() if verb == "OPTIONS"]
@@ -469,7 +479,7 @@ def test_log_groups_are_encrypted_and_kept_per_environment(templates: dict[str, 
     expected = {"dev": 14, "staging": 30, "prod-eu-west-1": 365, "prod-eu-central-1": 365}
     for stage_id, days in expected.items():
         groups = resources_of(templates[stage_id], "AWS::Logs::LogGroup")
-        assert len(groups) == 2, "function logs and API access logs"
+        assert len(groups) == (2 if stage_id == "dev" else 3), "function logs, API access logs, WAF logs"
         for group in groups.values():
             assert group["Properties"]["RetentionInDays"] == days
             assert "KmsKeyId" in group["Properties"]

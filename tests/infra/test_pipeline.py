@@ -8,7 +8,7 @@ import pytest
 from aws_cdk import assertions
 
 from tests.conftest import REPO_ROOT
-from tests.infra.conftest import Synthesized, only_resource, resources_of
+from tests.infra.conftest import Synthesized, only_resource, resource_with_prefix, resources_of
 
 PIPELINE_NAME = "serverless-python-delivery"
 
@@ -249,9 +249,19 @@ def test_artifact_bucket_policy_denies_requests_without_tls(synthesized: Synthes
 def test_cross_region_support_bucket_is_kms_encrypted_for_cross_account_deploys(synthesized: Synthesized) -> None:
     assert synthesized.config.has_cross_account_environment
     support = synthesized.template(f"{PIPELINE_NAME}-pipeline-support-eu-central-1")
-    _, bucket = only_resource(support, "AWS::S3::Bucket")
+    bucket = resource_with_prefix(support, "AWS::S3::Bucket", "CrossRegionCodePipelineReplicationBucket")
     (rule,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+
+
+def test_cross_region_support_bucket_is_versioned_and_access_logged(synthesized: Synthesized) -> None:
+    support = synthesized.template(f"{PIPELINE_NAME}-pipeline-support-eu-central-1")
+    bucket = resource_with_prefix(support, "AWS::S3::Bucket", "CrossRegionCodePipelineReplicationBucket")
+    assert bucket["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
+    logging = bucket["Properties"]["LoggingConfiguration"]
+    assert logging["DestinationBucketName"]["Ref"].startswith("ReplicationAccessLogs")
+    logs = resource_with_prefix(support, "AWS::S3::Bucket", "ReplicationAccessLogs")["Properties"]
+    assert logs["PublicAccessBlockConfiguration"]["BlockPublicAcls"] is True
 
 
 def test_notifications_cover_failure_success_and_approval(synthesized: Synthesized) -> None:
