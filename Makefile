@@ -17,7 +17,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install synth test lint format ci clean e2e install-e2e openapi
+.PHONY: help install synth audit test lint format ci clean e2e install-e2e openapi
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,12 +33,15 @@ $(NODE_INSTALLED): package.json package-lock.json $(INSTALLED)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-synth: install ## synthesize the pipeline and every stage into cdk.out/ + compliance summary (offline)
+synth: install ## synthesize the pipeline and every stage into cdk.out/ and write the audit bundle (offline)
 	rm -rf cdk.out
 	mkdir -p reports
 	@echo "cdk synth --quiet --output cdk.out  (full log: reports/synth.log)"
 	@cdk synth --quiet --output cdk.out > reports/synth.log 2>&1 || { tail -n 80 reports/synth.log; exit 1; }
-	$(PY) -m compliance.summary cdk.out/validation-report.json
+	$(PY) -m compliance.audit cdk.out
+
+audit: install ## (re)write cdk.out/compliance/ from the last synth: HTML, Markdown, CSV, JSON, SARIF, JUnit
+	$(PY) -m compliance.audit cdk.out
 
 test: install ## the whole test suite (JUnit in reports/junit.xml)
 	$(PY) -m pytest --junitxml=reports/junit.xml

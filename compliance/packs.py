@@ -24,7 +24,7 @@ from cdk_nag import (
 
 from compliance.acknowledgments import ACKNOWLEDGMENTS, Acknowledgment
 from compliance.registry import AcknowledgmentTargets, AppliedAcknowledgment, apply_acknowledgments
-from compliance.severity import ORIGINAL_SEVERITY_KEY
+from compliance.severity import MODE_METADATA_KEY, ORIGINAL_SEVERITY_KEY
 from stages.config import ComplianceConfig
 
 
@@ -38,9 +38,10 @@ class ScopedGate:
     report-only switch of its own.
     """
 
-    def __init__(self, pack: NagPack, gated: Callable[[str], bool]) -> None:
+    def __init__(self, pack: NagPack, gated: Callable[[str], bool], mode: str) -> None:
         self._pack = pack
         self._gated = gated
+        self._mode = mode
 
     @property
     def name(self) -> str:
@@ -69,7 +70,7 @@ class ScopedGate:
         return cdk.PolicyValidationPluginReport(
             success=not gated_failures,
             violations=violations,
-            metadata=report.metadata,
+            metadata={**(report.metadata or {}), MODE_METADATA_KEY: self._mode},
             plugin_version=report.plugin_version,
         )
 
@@ -119,11 +120,11 @@ def _nowhere(_: str) -> bool:
 
 
 def compliance_plugins(app: cdk.App, config: ComplianceConfig) -> list[ScopedGate]:
-    plugins = [ScopedGate(pack(app), _everywhere) for pack in GATING_PACKS]
+    plugins = [ScopedGate(pack(app), _everywhere, "gate") for pack in GATING_PACKS]
     for key, pack in OPTIONAL_PACKS.items():
         mode = getattr(config, key)
         if mode != "off":
-            plugins.append(ScopedGate(pack(app), _everywhere if mode == "gate" else _nowhere))
+            plugins.append(ScopedGate(pack(app), _everywhere if mode == "gate" else _nowhere, mode))
     return plugins
 
 

@@ -1,0 +1,273 @@
+"""The audit evidence bundle (`make audit`): reads cdk.out (validation report, manifests, templates)
+and writes cdk.out/compliance/ — report.html, summary.md, findings.csv, findings.json, findings.sarif,
+junit.xml — for people, spreadsheets, tools, code scanning and CodeBuild reports.
+
+Runs of the same commit give the same files apart from the generation time (SOURCE_DATE_EPOCH fixes it).
+"""
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from compliance.acknowledgments import ACKNOWLEDGMENTS
+from compliance.catalogue import Rule, pack_of, rule_catalogue
+from compliance.cfn_lint import LintFinding, run_cfn_lint
+from compliance.severity import MODE_METADATA_KEY, ORIGINAL_SEVERITY_KEY
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENT_ORDER = {"pipeline": 0, "dev": 1, "staging": 2, "prod": 3}
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    construct_path: str  # e.g. "Pipeline/dev/Items"
+    stack_name: str
+    environment: str  # pipeline, dev, staging, prod
+    region: str
+    template: str  # relative to cdk.out
+
+    @property
+    def sort_key(self) -> tuple[int, str, str]:
+        return ENVIRONMENT_ORDER.get(self.environment, 9), self.region, self.stack_name
+
+
+@dataclass(frozen=True)
+class Finding:
+    pack: str
+    mode: str  # gate or report
+    rule_id: str
+    finding_id: str
+    level: str  # error or warning (the pack's)
+    status: str  # open or acknowledged
+    stack: StackInfo
+    construct_path: str
+    description: str
+    explanation: str
+    reason: str = ""
+    owner: str = ""
+    review_by: str = ""
+
+    @property
+    def sort_key(self) -> tuple[Any, ...]:
+        return (*self.stack.sort_key, self.pack, self.rule_id, self.construct_path, self.finding_id)
+
+    @property
+    def blocking(self) -> bool:
+        return self.status == "open" and self.mode == "gate"
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    stack: StackInfo
+    pack: str
+    mode: str
+    compliant_rules: int
+    acknowledged: int
+    open: int
+
+
+@dataclass
+class Audit:
+    generated_at: str
+    commit: str
+    execution: str
+    versions: dict[str, str]
+    packs: dict[str, str]  # pack -> mode
+    rules: dict[str, Rule]
+    stacks: list[StackInfo]
+    findings: list[Finding]
+    lint: list[LintFinding]
+    summary: list[SummaryRow] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not any(f.blocking for f in self.findings) and not any(f.blocking for f in self.lint)
+
+    def counts(self, pack: str | None = None) -> Counter[str]:
+        selected = [f for f in self.findings if pack is None or f.pack == pack]
+        return Counter(f.status for f in selected)
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_stacks(cdk_out: Path) -> list[StackInfo]:
+    """Every stack of the cloud assembly, nested stage assemblies included."""
+    stacks: list[StackInfo] = []
+
+    def visit(directory: Path, environment: str) -> None:
+        for artifact_id, artifact in _read_json(directory / "manifest.json")["artifacts"].items():
+            if artifact["type"] == "cdk:cloud-assembly":
+                stage = artifact_id.removeprefix("assembly-").split("-", 1)[1]  # assembly-Pipeline-<stage>
+                visit(directory / artifact["properties"]["directoryName"], stage.split("-", 1)[0])
+            elif artifact["type"] == "aws:cloudformation:stack":
+                properties = artifact["properties"]
+                stacks.append(
+                    StackInfo(
+                        construct_path=artifact.get("displayName", artifact_id),
+                        stack_name=properties.get("stackName", artifact_id),
+                        environment=environment,
+                        region=artifact["environment"].rsplit("/", 1)[-1],
+                        template=str((directory / properties["templateFile"]).relative_to(cdk_out)),
+                    )
+                )
+
+    visit(cdk_out, "pipeline")
+    return sorted(stacks, key=lambda s: s.sort_key)
+
+
+def stack_of(construct_path: str, stacks: list[StackInfo]) -> StackInfo:
+    candidates = [
+        s for s in stacks if construct_path == s.construct_path or construct_path.startswith(s.construct_path + "/")
+    ]
+    if not candidates:
+        raise LookupError(f"no stack holds {construct_path}")
+    return max(candidates, key=lambda s: len(s.construct_path))
+
+
+def _registry_details() -> dict[tuple[str, str], tuple[str, str]]:
+    """(pack, reason) -> (owner, review_by) from the acknowledgment registry."""
+    return {(a.pack, a.reason): (a.owner, a.review_by or "") for a in ACKNOWLEDGMENTS}
+
+
+def read_findings(
+    report: dict[str, Any], stacks: list[StackInfo], rules: dict[str, Rule]
+) -> tuple[list[Finding], dict[str, str]]:
+    details = _registry_details()
+    findings, packs = [], {}
+    for plugin in report.get("pluginReports", []):
+        pack = plugin["pluginName"]
+        mode = (plugin.get("metadata") or {}).get(MODE_METADATA_KEY, "gate")
+        packs[pack] = mode
+        for status, key in (("open", "violations"), ("acknowledged", "suppressedViolations")):
+            for violation in plugin.get(key, []):
+                finding_id = violation["ruleName"]
+                rule_id = finding_id.split("[", 1)[0]
+                rule = rules.get(rule_id)
+                level = (violation.get("ruleMetadata") or {}).get(ORIGINAL_SEVERITY_KEY) or violation.get("severity")
+                reason = violation.get("reason", "")
+                owner, review_by = details.get((pack, reason), ("", ""))
+                for construct in violation.get("violatingConstructs", []):
+                    path = construct["constructPath"]
+                    findings.append(
+                        Finding(
+                            pack=pack,
+                            mode=mode,
+                            rule_id=rule_id,
+                            finding_id=finding_id,
+                            level=str(level if level in ("error", "warning") else (rule.level if rule else "error")),
+                            status=status,
+                            stack=stack_of(path, stacks),
+                            construct_path=path,
+                            description=violation.get("description", rule.cause if rule else ""),
+                            explanation=rule.explanation if rule else "",
+                            reason=reason,
+                            owner=owner,
+                            review_by=review_by,
+                        )
+                    )
+    return sorted(findings, key=lambda f: f.sort_key), packs
+
+
+def summarize(
+    stacks: list[StackInfo], findings: list[Finding], packs: dict[str, str], rules: dict[str, Rule]
+) -> list[SummaryRow]:
+    rows = []
+    for stack in stacks:
+        for pack in sorted(packs):
+            mine = [f for f in findings if f.stack == stack and f.pack == pack]
+            pack_rules = {r for r in rules if pack_of(r) == pack}
+            with_findings = {f.rule_id for f in mine}
+            statuses = Counter(f.status for f in mine)
+            rows.append(
+                SummaryRow(
+                    stack=stack,
+                    pack=pack,
+                    mode=packs[pack],
+                    compliant_rules=len(pack_rules - with_findings),
+                    acknowledged=statuses["acknowledged"],
+                    open=statuses["open"],
+                )
+            )
+    return rows
+
+
+def _commit() -> str:
+    if os.environ.get("CODEBUILD_RESOLVED_SOURCE_VERSION"):
+        return os.environ["CODEBUILD_RESOLVED_SOURCE_VERSION"]
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return result.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _generated_at() -> str:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _versions() -> dict[str, str]:
+    versions = {name: metadata.version(name) for name in ("aws-cdk-lib", "cdk-nag", "cfn-lint")}
+    package = _read_json(REPO_ROOT / "package.json")
+    versions["aws-cdk (CLI)"] = package["devDependencies"]["aws-cdk"]
+    return versions
+
+
+def collect(cdk_out: Path, *, lint: list[LintFinding] | None = None) -> Audit:
+    rules = rule_catalogue()
+    stacks = read_stacks(cdk_out)
+    findings, packs = read_findings(_read_json(cdk_out / "validation-report.json"), stacks, rules)
+    audit = Audit(
+        generated_at=_generated_at(),
+        commit=_commit(),
+        execution=os.environ.get("PIPELINE_EXECUTION_ID", "local"),
+        versions=_versions(),
+        packs=packs,
+        rules=rules,
+        stacks=stacks,
+        findings=findings,
+        lint=run_cfn_lint(cdk_out) if lint is None else lint,
+    )
+    audit.summary = summarize(stacks, findings, packs, rules)
+    return audit
+
+
+def main(argv: list[str]) -> int:
+    from compliance.render import write_bundle
+
+    cdk_out = Path(argv[1] if len(argv) > 1 else "cdk.out")
+    if not (cdk_out / "validation-report.json").exists():
+        print(f"{cdk_out}/validation-report.json not found: run `make synth` first", file=sys.stderr)
+        return 1
+    audit = collect(cdk_out)
+    out_dir = write_bundle(audit, cdk_out / "compliance")
+    for pack, mode in sorted(audit.packs.items()):
+        counts = audit.counts(pack)
+        print(f"{pack} ({mode}): {counts['open']} open, {counts['acknowledged']} acknowledged")
+    lint_levels = Counter(f.level if not f.acknowledged_reason else "acknowledged" for f in audit.lint)
+    print(
+        f"cfn-lint: {lint_levels['Error']} errors, {lint_levels['Warning']} warnings, "
+        f"{lint_levels['acknowledged']} acknowledged"
+    )
+    print(f"audit bundle written to {out_dir} — {'PASSED' if audit.passed else 'FAILED'}")
+    return 0 if audit.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
