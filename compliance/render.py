@@ -345,6 +345,7 @@ def render_html(audit: Audit) -> str:
     counts = audit.counts()
     status = "passed" if audit.passed else "failed"
     compliant = sum(row.compliant_rules for row in audit.summary)
+    blocking = sum(f.blocking for f in audit.findings)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -357,10 +358,10 @@ def render_html(audit: Audit) -> str:
         + "</p>",
         f'<p>Gate: <span class="badge {status}" id="gate-status">{status.upper()}</span></p>',
         '<div class="totals">',
-        f'<div class="total" id="total-compliant"><b>{compliant}</b>compliant rule checks (rule × stack)</div>',
+        f'<div class="total" id="total-compliant"><b>{compliant}</b>compliant rule checks (rules x stacks)</div>',
         f'<div class="total" id="total-acknowledged"><b>{counts["acknowledged"]}</b>acknowledged findings</div>',
         f'<div class="total" id="total-open"><b>{counts["open"]}</b>open findings</div>',
-        f'<div class="total" id="total-blocking"><b>{sum(f.blocking for f in audit.findings)}</b>open in gating packs</div>',
+        f'<div class="total" id="total-blocking"><b>{blocking}</b>open in gating packs</div>',
         "</div>",
         "<h2>How to read this report</h2>",
         "<p>Each stack of each environment is checked against the packs below. <b>Gating</b> packs fail the "
@@ -419,11 +420,11 @@ def render_html(audit: Audit) -> str:
         "<h2>cfn-lint</h2>",
         "<table><tr><th>template</th><th>rule</th><th>level</th><th>location</th><th>message</th></tr>",
     ]
-    for f in audit.lint:
-        level = f"{f.level} (acknowledged: {f.acknowledged_reason})" if f.acknowledged_reason else f.level
+    for lint in audit.lint:
+        level = f"{lint.level} (acknowledged: {lint.acknowledged_reason})" if lint.acknowledged_reason else lint.level
         parts.append(
-            f"<tr><td><code>{escape(f.template)}</code></td><td>{escape(f.rule)}</td><td>{escape(level)}</td>"
-            f"<td><code>{escape(f.path)}</code></td><td>{escape(f.message)}</td></tr>"
+            f"<tr><td><code>{escape(lint.template)}</code></td><td>{escape(lint.rule)}</td><td>{escape(level)}</td>"
+            f"<td><code>{escape(lint.path)}</code></td><td>{escape(lint.message)}</td></tr>"
         )
     if not audit.lint:
         parts.append('<tr><td colspan="5">No cfn-lint findings.</td></tr>')
