@@ -17,7 +17,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install synth audit test lint format ci clean e2e install-e2e openapi
+.PHONY: help install synth audit evidence test lint format ci clean e2e install-e2e openapi
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,6 +60,17 @@ openapi: install ## regenerate services/items/openapi.json from the handler (a t
 
 ci: install ## replay buildspec.yml locally, phase by phase, as CodeBuild runs it
 	$(PY) -m pipeline.run_buildspec buildspec.yml
+
+evidence: ## upload cdk.out/compliance to the evidence bucket (in the pipeline's synth step)
+	@if [ -z "$${CODEBUILD_BUILD_ID:-}" ]; then \
+	  echo "evidence: not in CodeBuild, nothing uploaded"; \
+	else \
+	  test -n "$${EVIDENCE_BUCKET:-}" || { echo "evidence: EVIDENCE_BUCKET is not set"; exit 1; }; \
+	  test -d cdk.out/compliance || { echo "evidence: no bundle (synth failed before the audit)"; exit 1; }; \
+	  destination="s3://$${EVIDENCE_BUCKET}/evidence/$${CODEBUILD_RESOLVED_SOURCE_VERSION}/$${PIPELINE_EXECUTION_ID:-unknown}/"; \
+	  echo "evidence: uploading cdk.out/compliance to $$destination"; \
+	  aws s3 cp --recursive --only-show-errors cdk.out/compliance "$$destination"; \
+	fi
 
 install-e2e: ## what the post-deploy smoke tests need (pytest only)
 	$(PYTHON) -m venv $(VENV)

@@ -217,6 +217,12 @@ ACKNOWLEDGMENTS += tuple(
             "role can be assumed.",
         ),
         (
+            "AwsSolutions-IAM5[Resource::<{evidence_bucket}.Arn>/evidence/*]",
+            ("role:synth",),
+            "The synth step uploads each run's audit bundle under evidence/<commit>/<execution>/, names known only "
+            "at run time; it may only put objects there, and Object Lock keeps every uploaded version.",
+        ),
+        (
             "AwsSolutions-IAM5[Resource::*]",
             ("role:pipeline",),
             "The replication bucket of each other region is encrypted with a key CDK knows only by alias, "

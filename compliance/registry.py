@@ -3,7 +3,8 @@
 Application-stack entries name resources relative to each stage (``Items/...``). Pipeline entries name
 resources relative to the pipeline stack, or a role that CDK Pipelines generates through a selector
 (``role:synth``, ``role:smoke-tests``...), and their finding ids may hold placeholders filled in from the
-app itself (``{account}``, ``{region}``, ``{project}``, ``{replication_bucket}``), so that pointing the
+app itself (``{account}``, ``{region}``, ``{project}``, ``{replication_bucket}``, ``{artifact_bucket}``,
+``{evidence_bucket}``), so that pointing the
 pipeline at another account does not invalidate the registry. Every acknowledgment applied is still one
 exact finding on one resource, and the report lists each one with its reason.
 """

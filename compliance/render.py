@@ -432,6 +432,18 @@ def render_html(audit: Audit) -> str:
     return "\n".join(parts) + "\n"
 
 
+def render_one_line(audit: Audit) -> str:
+    """The line the prod approval comment shows (CodePipeline caps the comment at 500 characters)."""
+    counts = audit.counts()
+    blocking = sum(f.blocking for f in audit.findings)
+    report_only = sum(f.status == "open" and f.mode == "report" for f in audit.findings)
+    lint_errors = sum(f.blocking for f in audit.lint)
+    return (
+        f"gate {'PASSED' if audit.passed else 'FAILED'} ({blocking} open, {counts['acknowledged']} acknowledged), "
+        f"{report_only} report-only findings, cfn-lint {lint_errors} errors\n"
+    )
+
+
 RENDERERS = {
     "report.html": render_html,
     "summary.md": render_markdown,
@@ -439,6 +451,7 @@ RENDERERS = {
     "findings.json": render_json,
     "findings.sarif": render_sarif,
     "junit.xml": render_junit,
+    "summary.txt": render_one_line,
 }
 
 

@@ -12,16 +12,21 @@ PROD_STAGE_NAME = "prod"
 
 
 def approval_step(
-    *, config: PipelineConfig, commit_id: str, staging_api_url: str, topic: sns.ITopic
+    *,
+    config: PipelineConfig,
+    commit_id: str,
+    staging_api_url: str,
+    compliance_summary: str,
+    topic: sns.ITopic,
 ) -> pipelines.ManualApprovalStep:
-    """Tells the approver what ships: the commit (with a link to it) and where staging runs it."""
+    """Tells the approver what ships: the commit (with a link to it), the compliance result and where
+    staging runs it."""
     return pipelines.ManualApprovalStep(
         APPROVAL_STEP_ID,
         comment=(
             f"Promote commit {commit_id} of {config.repository} ({config.branch}) to prod. "
-            f"It passed its tests, the compliance gate and the staging smoke tests; "
-            f"staging serves it at {staging_api_url}. "
-            "Approve to deploy it to prod, reject to stop this run."
+            f"Compliance: {compliance_summary}. Staging passed its smoke tests at {staging_api_url}. "
+            "Approve to deploy to prod, reject to stop this run."
         ),
         review_url=config.commit_url_template.format(repository=config.repository, commit=commit_id),
         notification_topic=topic,

@@ -14,6 +14,7 @@ from compliance.registry import AcknowledgmentTargets
 from pipeline.approval import ApproversPolicy, approval_step
 from pipeline.artifact_store import ArtifactStore, access_log_bucket, server_access_logs_statement
 from pipeline.buildspec import synth_build_spec
+from pipeline.evidence import EvidenceStore
 from pipeline.notifications import PipelineTopics
 from stages.application_stage import PROJECT_TAG, ApplicationStage
 from stages.config import AppConfig, EnvironmentConfig
@@ -21,6 +22,8 @@ from stages.config import AppConfig, EnvironmentConfig
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_8_0
 SOURCE_ACTION_NAME = "Source"
+# Set by buildspec.yml from cdk.out/compliance/summary.txt; shown in the prod approval comment.
+COMPLIANCE_SUMMARY_VARIABLE = "COMPLIANCE_SUMMARY"
 
 
 def pinned_cli_version() -> str:
@@ -55,6 +58,15 @@ class PipelineStack(Stack):
         self.smoke_test_reports = codebuild.ReportGroup(
             self, "SmokeTestReports", type=codebuild.ReportGroupType.TEST, removal_policy=RemovalPolicy.DESTROY
         )
+        self.compliance_reports = codebuild.ReportGroup(
+            self, "ComplianceReports", type=codebuild.ReportGroupType.TEST, removal_policy=RemovalPolicy.RETAIN
+        )
+        self.evidence = EvidenceStore(
+            self,
+            "Evidence",
+            retention_days=config.compliance.evidence_retention_days,
+            access_logs=store.access_logs,
+        )
 
         self.source = pipelines.CodePipelineSource.connection(
             pipeline_config.repository,
@@ -67,14 +79,20 @@ class PipelineStack(Stack):
             input=self.source,
             commands=[],
             primary_output_directory="cdk.out",
-            partial_build_spec=synth_build_spec({"tests": self.test_reports}),
+            partial_build_spec=synth_build_spec({"tests": self.test_reports, "compliance": self.compliance_reports}),
+            env={"EVIDENCE_BUCKET": self.evidence.bucket.bucket_name},
             build_environment=codebuild.BuildEnvironment(
                 build_image=BUILD_IMAGE, compute_type=codebuild.ComputeType.MEDIUM
             ),
             cache=codebuild.Cache.local(codebuild.LocalCacheMode.CUSTOM, codebuild.LocalCacheMode.SOURCE),
             timeout=Duration.minutes(30),
-            role_policy_statements=[_report_statement(self.test_reports)],
+            role_policy_statements=[
+                _report_statement(self.test_reports),
+                _report_statement(self.compliance_reports),
+                *self.evidence.writer_statements(),
+            ],
         )
+        self.synth = synth
         self.pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",
@@ -95,6 +113,7 @@ class PipelineStack(Stack):
         )
 
         commit_id = self.source.source_attribute("CommitId")
+        compliance_summary = synth.exported_variable(COMPLIANCE_SUMMARY_VARIABLE)
         staging_api_url = ""
         for env_config in config.ordered_environments:
             pre: list[pipelines.Step] = []
@@ -104,6 +123,7 @@ class PipelineStack(Stack):
                         config=pipeline_config,
                         commit_id=commit_id,
                         staging_api_url=staging_api_url,
+                        compliance_summary=compliance_summary,
                         topic=topics.approvals,
                     )
                 )
@@ -112,6 +132,7 @@ class PipelineStack(Stack):
                 staging_api_url = smoke_tests[0].exported_variable("API_URL")
 
         self.pipeline.build_pipeline()
+        self._pass_execution_id_to_synth()
         self._add_push_trigger(pipeline_config.branch, list(pipeline_config.ignored_paths))
         topics.watch(self.pipeline.pipeline)
         topics.approvals.grant_publish(self.pipeline.pipeline.role)
@@ -144,6 +165,7 @@ class PipelineStack(Stack):
                 "account": self.account,
                 "region": self.region,
                 "artifact_bucket": self.get_logical_id(self.artifact_store.bucket.node.default_child),
+                "evidence_bucket": self.get_logical_id(self.evidence.bucket.node.default_child),
             },
             # Seen from this stack, a bucket of another region resolves to its generated physical name.
             replication_buckets=[str(self.resolve(b.bucket_name)) for b in self.replication_buckets],
@@ -187,6 +209,29 @@ class PipelineStack(Stack):
             ),
             role_policy_statements=[_report_statement(self.smoke_test_reports)],
             timeout=Duration.minutes(15),
+        )
+
+    def _pass_execution_id_to_synth(self) -> None:
+        """The evidence key names the pipeline execution. CodeBuild does not know it, and CDK Pipelines
+        puts a step's `env` on the project, where `#{...}` is not resolved; so set it on the action."""
+        stages = self.pipeline.pipeline.stages
+        stage_index = next(i for i, s in enumerate(stages) if s.stage_name == "Build")
+        action_index = next(
+            i for i, a in enumerate(stages[stage_index].actions) if a.action_properties.action_name == "Synth"
+        )
+        cfn_pipeline = self.pipeline.pipeline.node.default_child
+        cfn_pipeline.add_property_override(
+            f"Stages.{stage_index}.Actions.{action_index}.Configuration.EnvironmentVariables",
+            json.dumps(
+                [
+                    {
+                        "name": "PIPELINE_EXECUTION_ID",
+                        "type": "PLAINTEXT",
+                        "value": "#{codepipeline.PipelineExecutionId}",
+                    }
+                ],
+                separators=(",", ":"),
+            ),
         )
 
     def _add_push_trigger(self, branch: str, ignored_paths: list[str]) -> None:

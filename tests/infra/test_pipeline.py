@@ -125,6 +125,7 @@ def test_approval_comment_names_the_commit_and_the_staging_url(pipeline: dict[st
     comment = configuration["CustomData"]
     assert "#{Source_owner_name_main.CommitId}" in comment or re.search(r"#\{[^}]+\.CommitId\}", comment)
     assert re.search(r"#\{[^}]+\.API_URL\}", comment), comment
+    assert re.search(r"Compliance: #\{[^}]+\.COMPLIANCE_SUMMARY\}", comment), comment
     assert re.search(r"#\{[^}]+\.CommitId\}", configuration["ExternalEntityLink"])
     assert "NotificationArn" in configuration
 
@@ -133,6 +134,8 @@ def test_approval_comment_fits_codepipeline_limit_once_filled(pipeline: dict[str
     (approval,) = _actions(pipeline, "prod", "Manual")
     filled = re.sub(r"#\{[^}]+\.CommitId\}", "0" * 40, approval["Configuration"]["CustomData"])
     filled = re.sub(r"#\{[^}]+\.API_URL\}", "https://abcdefghij.execute-api.eu-central-1.amazonaws.com/api/", filled)
+    longest_summary = "gate PASSED (0 open, 9999 acknowledged), 9999 report-only findings, cfn-lint 0 errors"
+    filled = re.sub(r"#\{[^}]+\.COMPLIANCE_SUMMARY\}", longest_summary, filled)
     assert len(filled) <= 500
 
 
@@ -173,7 +176,7 @@ def test_synth_step_runs_buildspec_yml_and_publishes_test_reports(
 
 
 def test_report_groups_hold_test_results(pipeline_template: assertions.Template) -> None:
-    pipeline_template.resource_count_is("AWS::CodeBuild::ReportGroup", 2)
+    pipeline_template.resource_count_is("AWS::CodeBuild::ReportGroup", 3)
     pipeline_template.all_resources_properties("AWS::CodeBuild::ReportGroup", {"Type": "TEST"})
 
 
@@ -181,15 +184,14 @@ def test_synth_and_smoke_test_roles_may_write_to_the_declared_report_groups(synt
     writers: dict[str, set[str]] = {}
     for policy_id, policy in resources_of(synthesized.pipeline, "AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            resource = statement["Resource"]
-            if (
-                "codebuild:BatchPutTestCases" in statement["Action"]
-                and isinstance(resource, dict)
-                and "Fn::GetAtt" in resource
-            ):
-                writers.setdefault(resource["Fn::GetAtt"][0].rstrip("0123456789ABCDEF"), set()).add(policy_id)
-    assert set(writers) == {"TestReports", "SmokeTestReports"}
-    assert all("Synth" in p for p in writers["TestReports"])
+            if "codebuild:BatchPutTestCases" not in statement["Action"]:
+                continue
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for resource in resources:
+                if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+                    writers.setdefault(resource["Fn::GetAtt"][0][:-8], set()).add(policy_id)  # drop the hash
+    assert set(writers) == {"TestReports", "SmokeTestReports", "ComplianceReports"}
+    assert all("Synth" in p for p in writers["TestReports"] | writers["ComplianceReports"])
     assert len(writers["SmokeTestReports"]) == 4
     assert all("SmokeTests" in p for p in writers["SmokeTestReports"])
 
@@ -324,3 +326,65 @@ def test_approvers_may_approve_exactly_the_prod_promotion(synthesized: Synthesiz
 
 def test_pipeline_stack_is_termination_protected(synthesized: Synthesized) -> None:
     assert synthesized.stacks()[f"{PIPELINE_NAME}-pipeline"].termination_protection is True
+
+
+def test_synth_exports_the_compliance_summary_for_the_approval(
+    synthesized: Synthesized, pipeline: dict[str, Any]
+) -> None:
+    (synth,) = _actions(pipeline, "Build", "CodeBuild")
+    assert "Namespace" in synth
+    spec = _buildspec(_project(synthesized, synth))
+    assert "COMPLIANCE_SUMMARY" in spec["env"]["exported-variables"]
+
+
+def test_synth_action_knows_the_pipeline_execution_id(pipeline: dict[str, Any]) -> None:
+    (synth,) = _actions(pipeline, "Build", "CodeBuild")
+    variables = json.loads(synth["Configuration"]["EnvironmentVariables"])
+    assert {
+        "name": "PIPELINE_EXECUTION_ID",
+        "type": "PLAINTEXT",
+        "value": "#{codepipeline.PipelineExecutionId}",
+    } in variables
+
+
+def test_synth_project_names_the_evidence_bucket(synthesized: Synthesized, pipeline: dict[str, Any]) -> None:
+    (synth,) = _actions(pipeline, "Build", "CodeBuild")
+    variables = {v["Name"]: v["Value"] for v in _project(synthesized, synth)["Environment"]["EnvironmentVariables"]}
+    assert variables["EVIDENCE_BUCKET"]["Ref"].startswith("EvidenceBucket")
+
+
+def _evidence_bucket(synthesized: Synthesized) -> dict[str, Any]:
+    return resource_with_prefix(synthesized.pipeline, "AWS::S3::Bucket", "EvidenceBucket")
+
+
+def test_evidence_bucket_is_write_once_for_the_configured_retention(synthesized: Synthesized) -> None:
+    bucket = _evidence_bucket(synthesized)
+    properties = bucket["Properties"]
+    assert properties["ObjectLockEnabled"] is True
+    assert properties["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 365}},
+    }
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert bucket["DeletionPolicy"] == "Retain"
+
+
+def test_evidence_bucket_is_encrypted_private_and_access_logged(synthesized: Synthesized) -> None:
+    properties = _evidence_bucket(synthesized)["Properties"]
+    (rule,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert properties["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
+    assert properties["LoggingConfiguration"]["LogFilePrefix"] == "evidence/"
+
+
+def test_the_synth_role_may_only_add_evidence(synthesized: Synthesized) -> None:
+    statements = [
+        statement
+        for policy_id, policy in resources_of(synthesized.pipeline, "AWS::IAM::Policy").items()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "EvidenceBucket" in json.dumps(statement["Resource"])
+    ]
+    assert statements
+    for statement in statements:
+        assert statement["Action"] == "s3:PutObject"
+        assert json.dumps(statement["Resource"]).endswith('"/evidence/*"]]}')

@@ -1,5 +1,6 @@
 """buildspec.yml: the synth step runs Makefile targets, so CodeBuild and developers run the same commands."""
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -13,38 +14,51 @@ from tests.conftest import REPO_ROOT
 BUILDSPEC = REPO_ROOT / "buildspec.yml"
 
 
-def test_every_buildspec_command_is_a_make_target() -> None:
-    commands = commands_by_phase(load_buildspec(BUILDSPEC))
+def test_every_buildspec_command_is_a_make_target_or_exports_a_pipeline_variable() -> None:
+    spec = load_buildspec(BUILDSPEC)
+    commands = commands_by_phase(spec)
     assert commands
     for _, command in commands:
-        assert command.startswith("make "), command
+        assert command.startswith(("make ", "export COMPLIANCE_SUMMARY=")), command
 
 
 def test_buildspec_runs_install_lint_test_and_synth_in_order() -> None:
-    assert [c for _, c in commands_by_phase(load_buildspec(BUILDSPEC))] == [
+    assert [c for _, c in commands_by_phase(load_buildspec(BUILDSPEC)) if c.startswith("make ")] == [
         "make install",
         "make lint",
         "make test",
         "make synth",
+        "make evidence",
     ]
 
 
 def test_every_make_target_the_pipeline_calls_exists() -> None:
-    targets = {c.split()[1] for _, c in commands_by_phase(load_buildspec(BUILDSPEC))} | {"install-e2e", "e2e", "ci"}
+    targets = {c.split()[1] for _, c in commands_by_phase(load_buildspec(BUILDSPEC)) if c.startswith("make ")}
+    targets |= {"install-e2e", "e2e", "ci", "audit"}
     for target in sorted(targets):
         result = subprocess.run(["make", "-n", target], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
         assert result.returncode == 0, f"make {target}: {result.stderr}"
 
 
-def test_buildspec_publishes_junit_test_results() -> None:
-    report = load_buildspec(BUILDSPEC)["reports"]["tests"]
-    assert report["file-format"] == "JUNITXML"
-    assert report["base-directory"] == "reports"
-    assert report["files"] == ["junit.xml"]
+def test_buildspec_publishes_junit_test_and_compliance_results() -> None:
+    reports = load_buildspec(BUILDSPEC)["reports"]
+    assert reports["tests"] == {"base-directory": "reports", "files": ["junit.xml"], "file-format": "JUNITXML"}
+    assert reports["compliance"] == {
+        "base-directory": "cdk.out/compliance",
+        "files": ["junit.xml"],
+        "file-format": "JUNITXML",
+    }
+
+
+def test_evidence_upload_is_skipped_outside_codebuild() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODEBUILD_")}
+    result = subprocess.run(["make", "evidence"], cwd=REPO_ROOT, capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0
+    assert "not in CodeBuild, nothing uploaded" in result.stdout
 
 
 def test_a_report_without_a_report_group_is_an_error() -> None:
-    with pytest.raises(BuildSpecError, match=r"reports \['tests'\] have no report group"):
+    with pytest.raises(BuildSpecError, match=r"reports \['compliance', 'tests'\] have no report group"):
         synth_build_spec({})
 
 
@@ -71,5 +85,5 @@ def test_synth_build_spec_is_a_codebuild_buildspec() -> None:
     class FakeGroup:
         report_group_arn = "arn:aws:codebuild:eu-west-1:111111111111:report-group/tests"
 
-    spec = synth_build_spec({"tests": FakeGroup()})  # type: ignore[dict-item]
+    spec = synth_build_spec({"tests": FakeGroup(), "compliance": FakeGroup()})  # type: ignore[dict-item]
     assert isinstance(spec, codebuild.BuildSpec)

@@ -1,0 +1,48 @@
+"""Where each run's audit bundle is kept: versioned, KMS-encrypted, TLS-only, access-logged, and
+write-once for the configured retention (S3 Object Lock, governance mode)."""
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+EVIDENCE_PREFIX = "evidence/"
+
+
+class EvidenceStore(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, retention_days: int, access_logs: s3.IBucket) -> None:
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="Encrypts the compliance evidence of every pipeline run",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            versioned=True,
+            object_lock_enabled=True,
+            object_lock_default_retention=s3.ObjectLockRetention.governance(Duration.days(retention_days)),
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="evidence/",
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def writer_statements(self) -> list[iam.PolicyStatement]:
+        """What the build needs to add a bundle: put objects under evidence/ and encrypt them. Nothing
+        may read, overwrite-delete or change retention."""
+        return [
+            iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[self.bucket.arn_for_objects(f"{EVIDENCE_PREFIX}*")]
+            ),
+            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Encrypt"], resources=[self.key.key_arn]),
+        ]
