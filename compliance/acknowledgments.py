@@ -61,7 +61,10 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
     Acknowledgment(
         pack="AwsSolutions",
         finding="AwsSolutions-IAM5[Resource::*]",
-        resources=("Items/Function/Role/DefaultPolicy/Resource",),
+        resources=(
+            "Items/Function/Role/DefaultPolicy/Resource",
+            "Items/Delivery/PreTrafficHook/Role/DefaultPolicy/Resource",
+        ),
         reason=(
             "The only statement on '*' is xray:PutTraceSegments and xray:PutTelemetryRecords, which do not "
             "support resource-level permissions; every data statement of this role names its table, index, "
@@ -86,6 +89,41 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
         reason=(
             "This queue is itself the dead-letter queue of the items function; a redrive policy on it would "
             "need a second dead-letter queue, and its backlog raises the DeadLetters alarm instead."
+        ),
+    ),
+    Acknowledgment(
+        pack="Serverless",
+        finding="Serverless-SQSRedrivePolicy",
+        resources=(
+            "Items/Delivery/PreTrafficHook/DeadLetterQueue/Resource",
+            "Items/Delivery/PostTrafficHook/DeadLetterQueue/Resource",
+        ),
+        reason=(
+            "These queues are themselves the dead-letter queues of the deployment hooks; a hook that fails "
+            "every retry also fails its deployment, which rolls back and notifies the operations topic."
+        ),
+    ),
+    Acknowledgment(
+        pack="AwsSolutions",
+        finding="AwsSolutions-IAM5[Resource::*]",
+        resources=("Items/Delivery/PostTrafficHook/Role/DefaultPolicy/Resource",),
+        reason=(
+            "The post-traffic hook reads alarm states with cloudwatch:DescribeAlarms, which supports no "
+            "resource-level permission, and writes X-Ray segments, which do not either; it changes nothing."
+        ),
+    ),
+    Acknowledgment(
+        pack="AwsSolutions",
+        finding="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]",
+        resources=(
+            "Items/Delivery/DeploymentGroup/ServiceRole/Resource",
+            "Items/Delivery/PreTrafficHook/DeploymentGroup/ServiceRole/Resource",
+            "Items/Delivery/PostTrafficHook/DeploymentGroup/ServiceRole/Resource",
+        ),
+        reason=(
+            "CodeDeploy's Lambda deployments assume this role; AWS maintains the Limited policy as the minimum "
+            "CodeDeploy needs to shift aliases and read alarms, and CDK adds invoke rights on exactly this "
+            "deployment group's hook aliases."
         ),
     ),
     # --- items service, outside prod ------------------------------------------------------------

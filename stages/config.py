@@ -12,6 +12,7 @@ import copy
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -127,6 +128,44 @@ def _origin(value: str) -> str:
     return value
 
 
+_STRATEGY = re.compile(
+    r"ALL_AT_ONCE|CANARY_(?P<canary>\d{1,2})_PERCENT_(?P<after>\d{1,4})_MINUTES?"
+    r"|LINEAR_(?P<linear>\d{1,2})_PERCENT_EVERY_(?P<every>\d{1,4})_MINUTES?"
+)
+
+
+@dataclass(frozen=True)
+class TrafficShift:
+    """How CodeDeploy moves traffic to a new version: all at once, a canary then the rest, or in steps."""
+
+    kind: Literal["all_at_once", "canary", "linear"]
+    percentage: int = 100
+    minutes: int = 0
+
+
+def parse_traffic_shift(name: str) -> TrafficShift:
+    match = _STRATEGY.fullmatch(name)
+    if match is None:
+        raise ValueError(
+            f"{name!r} is not a deployment config: use ALL_AT_ONCE, CANARY_<percent>_PERCENT_<minutes>_MINUTES "
+            "or LINEAR_<percent>_PERCENT_EVERY_<minutes>_MINUTES (e.g. CANARY_10_PERCENT_5_MINUTES)"
+        )
+    if name == "ALL_AT_ONCE":
+        return TrafficShift("all_at_once")
+    percentage = int(match["canary"] or match["linear"])
+    minutes = int(match["after"] or match["every"])
+    if not 1 <= percentage <= 99:
+        raise ValueError(f"{name!r}: the percentage must be between 1 and 99")
+    if not 1 <= minutes <= 2880:
+        raise ValueError(f"{name!r}: the interval must be between 1 and 2880 minutes")
+    return TrafficShift("canary" if match["canary"] else "linear", percentage, minutes)
+
+
+def _deployment_strategy(value: str) -> str:
+    parse_traffic_shift(value)
+    return value
+
+
 AccountId = Annotated[str, AfterValidator(_account_id)]
 Region = Annotated[str, AfterValidator(_region)]
 ConnectionArn = Annotated[str, AfterValidator(_connection_arn)]
@@ -140,6 +179,7 @@ DomainName = Annotated[str, AfterValidator(_domain_name)]
 CertificateArn = Annotated[str, AfterValidator(_certificate_arn)]
 HostedZoneId = Annotated[str, AfterValidator(_hosted_zone_id)]
 Origin = Annotated[str, AfterValidator(_origin)]
+DeploymentStrategy = Annotated[str, AfterValidator(_deployment_strategy)]
 
 
 class _Strict(BaseModel):
@@ -217,6 +257,8 @@ class FunctionConfig(_Strict):
     reserved_concurrency: int | None = Field(default=None, ge=1)
     # Provisioned concurrency on the live alias, scaled on utilisation; None for none.
     provisioned_concurrency: Range | None = None
+    # The rollback drill: the function's /health answers 503, so the pre-traffic hook fails the deployment.
+    simulate_failure: bool = False
 
     @model_validator(mode="after")
     def _provisioned_within_reserved(self) -> FunctionConfig:
@@ -244,6 +286,16 @@ class AlarmConfig(_Strict):
     emails: tuple[Email, ...] = ()
 
 
+class DeploymentConfig(_Strict):
+    """How CodeDeploy releases each function's new version behind its `live` alias."""
+
+    strategy: DeploymentStrategy
+
+    @property
+    def traffic_shift(self) -> TrafficShift:
+        return parse_traffic_shift(self.strategy)
+
+
 class EnvironmentConfig(_Strict):
     """One deployment environment: where it lives and how its services are sized."""
 
@@ -257,12 +309,19 @@ class EnvironmentConfig(_Strict):
     api: ApiConfig
     cors_allowed_origins: tuple[Origin, ...] = Field(min_length=1)
     alarms: AlarmConfig
+    deployment: DeploymentConfig
     custom_domain: CustomDomainConfig | None = None
 
     @model_validator(mode="after")
     def _regions_unique(self) -> EnvironmentConfig:
         if len(set(self.regions)) != len(self.regions):
             raise ValueError(f"regions {list(self.regions)} list a region twice")
+        return self
+
+    @model_validator(mode="after")
+    def _failure_drill_only_in_dev(self) -> EnvironmentConfig:
+        if self.function.simulate_failure and self.name != "dev":
+            raise ValueError("function.simulate_failure (the rollback drill) may only be switched on in dev")
         return self
 
     @model_validator(mode="after")

@@ -8,7 +8,9 @@ from services.items.auth import ItemsUserPool
 from services.items.data import ItemsTables
 from services.items.function import ItemsFunction
 from services.items.operations import ItemsOperations
+from services.items.probe import health_probe_event
 from services.items.secrets import ItemsSecrets
+from services.platform.delivery import ProgressiveDelivery
 from services.platform.keys import ServiceKey
 from stages.config import EnvironmentConfig
 
@@ -37,6 +39,16 @@ class ItemsStack(Stack):
         api = ItemsRestApi(self, "Api", env_config=env_config, key=key, function=function, auth=auth)
         operations = ItemsOperations(
             self, "Operations", env_config=env_config, key=key, function=function, api=api, tables=tables
+        )
+        self.delivery = ProgressiveDelivery(
+            self,
+            "Delivery",
+            target=function,
+            env_config=env_config,
+            key=key,
+            topic=operations.topic,
+            probe_event=health_probe_event(),
+            extra_alarms=[operations.alarms["Api5xxRate"]],
         )
         # The API serves traffic only once its data and secret exist (row A5: explicit dependencies).
         api.rest_api.node.add_dependency(tables, secrets)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from services.items.powertools import POWERTOOLS_LAYER_VERSION
+from services.platform.powertools import POWERTOOLS_LAYER_VERSION
 from tests.infra.conftest import Synthesized, only_resource, resource_with_prefix, resources_of
 
 STAGES = {
@@ -121,7 +121,7 @@ def test_function_sends_failed_async_events_to_an_encrypted_dead_letter_queue(
 
 
 def test_async_invocations_are_retried_then_dead_lettered(templates: dict[str, dict[str, Any]]) -> None:
-    _, config = only_resource(templates["dev"], "AWS::Lambda::EventInvokeConfig")
+    config = resource_with_prefix(templates["dev"], "AWS::Lambda::EventInvokeConfig", "FunctionEventInvokeConfig")
     assert config["Properties"]["MaximumRetryAttempts"] == 2
     assert config["Properties"]["MaximumEventAgeInSeconds"] == 3600
     failure = config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
@@ -135,15 +135,17 @@ def test_api_url_is_exported_per_environment(templates: dict[str, dict[str, Any]
 
 def test_function_is_published_behind_the_live_alias(templates: dict[str, dict[str, Any]]) -> None:
     for template in templates.values():
-        _, alias = only_resource(template, "AWS::Lambda::Alias")
+        alias = resource_with_prefix(template, "AWS::Lambda::Alias", "FunctionLive")
         assert alias["Properties"]["Name"] == "live"
         assert "Fn::GetAtt" in alias["Properties"]["FunctionVersion"]
-        assert len(resources_of(template, "AWS::Lambda::Version")) == 1
+        assert len(resources_of(template, "AWS::Lambda::Version")) == len(
+            resources_of(template, "AWS::Lambda::Function")
+        )
 
 
 def test_prod_alias_keeps_provisioned_concurrency_that_scales(templates: dict[str, dict[str, Any]]) -> None:
     for stage_id, template in templates.items():
-        _, alias = only_resource(template, "AWS::Lambda::Alias")
+        alias = resource_with_prefix(template, "AWS::Lambda::Alias", "FunctionLive")
         provisioned = alias["Properties"].get("ProvisionedConcurrencyConfig")
         targets = resources_of(template, "AWS::ApplicationAutoScaling::ScalableTarget")
         lambda_targets = [t for t in targets.values() if t["Properties"]["ServiceNamespace"] == "lambda"]
@@ -424,7 +426,11 @@ def test_no_custom_domain_unless_configured(templates: dict[str, dict[str, Any]]
 
 
 def test_alarms_cover_function_api_table_and_dead_letters(templates: dict[str, dict[str, Any]]) -> None:
-    alarms = resources_of(templates["prod-eu-west-1"], "AWS::CloudWatch::Alarm")
+    alarms = {
+        k: v
+        for k, v in resources_of(templates["prod-eu-west-1"], "AWS::CloudWatch::Alarm").items()
+        if k.startswith("Operations")
+    }
     names = {logical_id.removeprefix("Operations")[:-8] for logical_id in alarms}  # drop CDK's hash suffix
     assert names == {
         "FunctionErrors",
@@ -479,7 +485,8 @@ def test_log_groups_are_encrypted_and_kept_per_environment(templates: dict[str, 
     expected = {"dev": 14, "staging": 30, "prod-eu-west-1": 365, "prod-eu-central-1": 365}
     for stage_id, days in expected.items():
         groups = resources_of(templates[stage_id], "AWS::Logs::LogGroup")
-        assert len(groups) == (2 if stage_id == "dev" else 3), "function logs, API access logs, WAF logs"
+        # function, API access, WAF (outside dev), pre- and post-traffic hooks
+        assert len(groups) == (4 if stage_id == "dev" else 5)
         for group in groups.values():
             assert group["Properties"]["RetentionInDays"] == days
             assert "KmsKeyId" in group["Properties"]
@@ -551,4 +558,6 @@ def test_the_lambda_asset_holds_runtime_code_only(synthesized: Synthesized) -> N
     for asset in asset_dirs:
         files = sorted(str(p.relative_to(asset)) for p in asset.rglob("*") if p.is_file())
         assert files
-        assert all(f.startswith("items_api/") and f.endswith(".py") for f in files), files
+        assert all(f.endswith(".py") for f in files), files
+        packages = {f.split("/")[0] for f in files}
+        assert packages in ({"items_api"}, {"deploy_hooks"}), packages

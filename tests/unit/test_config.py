@@ -298,3 +298,52 @@ def test_single_account_setup_needs_no_cross_account_keys() -> None:
 def test_production_flag_belongs_to_prod_only() -> None:
     config = parse_config(_default())
     assert [env.is_production for env in config.ordered_environments] == [False, False, True]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "percentage", "minutes"),
+    [
+        ("ALL_AT_ONCE", "all_at_once", 100, 0),
+        ("CANARY_10_PERCENT_5_MINUTES", "canary", 10, 5),
+        ("LINEAR_10_PERCENT_EVERY_1_MINUTE", "linear", 10, 1),
+        ("CANARY_25_PERCENT_7_MINUTES", "canary", 25, 7),
+        ("LINEAR_20_PERCENT_EVERY_3_MINUTES", "linear", 20, 3),
+    ],
+)
+def test_predefined_and_custom_deployment_configs_are_understood(
+    name: str, kind: str, percentage: int, minutes: int
+) -> None:
+    config = parse_config(_with("environments.prod.deployment", {"strategy": name}))
+    shift = config.environments["prod"].deployment.traffic_shift
+    assert (shift.kind, shift.percentage, shift.minutes) == (kind, percentage, minutes)
+
+
+def test_default_deployment_configs_per_environment() -> None:
+    config = parse_config(_default())
+    assert [env.deployment.strategy for env in config.ordered_environments] == [
+        "ALL_AT_ONCE",
+        "CANARY_10_PERCENT_5_MINUTES",
+        "LINEAR_10_PERCENT_EVERY_1_MINUTE",
+    ]
+
+
+def test_an_unknown_deployment_config_name_is_refused_with_the_accepted_forms() -> None:
+    message = _error(_with("environments.prod.deployment", {"strategy": "BLUE_GREEN"}))
+    assert "environments.prod.deployment.strategy: 'BLUE_GREEN' is not a deployment config: use ALL_AT_ONCE" in message
+    assert "CANARY_<percent>_PERCENT_<minutes>_MINUTES" in message
+
+
+def test_a_canary_of_a_hundred_percent_is_refused() -> None:
+    message = _error(_with("environments.prod.deployment", {"strategy": "CANARY_100_PERCENT_5_MINUTES"}))
+    assert "environments.prod.deployment.strategy:" in message
+
+
+def test_the_rollback_drill_switch_is_refused_outside_dev() -> None:
+    raw = _default()
+    raw["environments"]["prod"]["function"]["simulate_failure"] = True
+    assert "environments.prod: function.simulate_failure (the rollback drill) may only be switched on in dev" in _error(
+        raw
+    )
+    raw = _default()
+    raw["environments"]["dev"]["function"]["simulate_failure"] = True
+    assert parse_config(raw).environments["dev"].function.simulate_failure is True

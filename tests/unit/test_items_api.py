@@ -329,3 +329,10 @@ def test_cors_headers_echo_an_allowed_origin(world: World) -> None:
 def test_cors_headers_are_absent_for_other_origins(world: World) -> None:
     _, _, headers = invoke(rest_event("GET", "/health", headers={"Origin": "https://evil.example.net"}))
     assert "Access-Control-Allow-Origin" not in headers
+
+
+def test_health_fails_while_the_rollback_drill_is_switched_on(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIMULATE_FAILURE", "true")
+    status, body, _ = invoke(rest_event("GET", "/health"))
+    assert status == 503
+    assert body == {"status": "failing", "message": "SIMULATE_FAILURE is set"}

@@ -2,6 +2,7 @@
 
 # No `from __future__ import annotations`: Powertools reads the route signatures at run time.
 import json
+import os
 import re
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -70,8 +71,10 @@ def _create(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @app.get("/health", summary="Liveness check", tags=["health"])
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+def health() -> Response[str]:
+    if os.environ.get("SIMULATE_FAILURE") == "true":  # the rollback drill (dev only, see README)
+        return _json(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "failing", "message": "SIMULATE_FAILURE is set"})
+    return _json(HTTPStatus.OK, {"status": "ok"})
 
 
 @app.post("/items", summary="Create an item", tags=["items"], responses={201: {"description": "Created"}})

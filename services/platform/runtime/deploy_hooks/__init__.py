@@ -1,0 +1,1 @@
+"""CodeDeploy lifecycle hooks for Lambda traffic shifting (the asset holds this package only)."""
