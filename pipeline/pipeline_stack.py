@@ -101,6 +101,9 @@ class PipelineStack(Stack):
             synth=synth,
             self_mutation=True,
             publish_assets_in_parallel=False,
+            # One deploy action per stack instead of prepare + execute, so each stage's smoke tests fit in
+            # the time of the default pipeline's two actions (bench: critical path).
+            use_change_sets=False,
             artifact_bucket=store.bucket,
             cross_account_keys=config.has_cross_account_environment,
             enable_key_rotation=True,

@@ -1,6 +1,9 @@
 """One synthesis of the whole app per test session, shared by every infra test."""
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,8 +77,62 @@ class Synthesized:
         return stacks[f"{stage_id.split('-', 1)[0]}-{stack_name}"].template
 
 
+CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"
+# Another account for the pipeline and dev: the acknowledgment registry must still match every finding.
+OTHER_ACCOUNTS = {"pipeline.account": "444455556666", "environments.dev.account": "444455556666"}
+
+
+def offline_env(**extra: str) -> dict[str, str]:
+    """No credentials, no metadata service, no telemetry: what a fresh CI machine has."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
+    venv_bin = str(Path(sys.executable).parent)
+    env.update(
+        PATH=os.pathsep.join([venv_bin, str(REPO_ROOT / "node_modules" / ".bin"), env.get("PATH", "")]),
+        AWS_EC2_METADATA_DISABLED="true",
+        CDK_DISABLE_CLI_TELEMETRY="true",
+        **extra,
+    )
+    return env
+
+
+@dataclass
+class BackgroundSynth:
+    """A synth in another process, started early so it overlaps with the session's own synth."""
+
+    outdir: Path
+    process: subprocess.Popen[str]
+
+    def wait(self) -> tuple[int, str]:
+        output, _ = self.process.communicate(timeout=600)
+        return self.process.returncode, output
+
+
+def _start(command: list[str], outdir: Path, env: dict[str, str]) -> BackgroundSynth:
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    return BackgroundSynth(outdir, process)
+
+
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def background_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BackgroundSynth]:
+    assert CDK_CLI.exists(), "the pinned CDK CLI is missing: run `make install`"
+    python_out = tmp_path_factory.mktemp("python-app")
+    cli_out = tmp_path_factory.mktemp("cdk-cli")
+    accounts_out = tmp_path_factory.mktemp("other-accounts")
+    return {
+        "python app.py": _start([sys.executable, "app.py"], python_out, offline_env(CDK_OUTDIR=str(python_out))),
+        "cdk synth": _start([str(CDK_CLI), "synth", "--quiet", "--output", str(cli_out)], cli_out, offline_env()),
+        "other accounts": _start(
+            [sys.executable, "app.py"],
+            accounts_out,
+            offline_env(CDK_OUTDIR=str(accounts_out), CDK_CONTEXT_JSON=json.dumps(OTHER_ACCOUNTS)),
+        ),
+    }
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory, background_synths: dict[str, BackgroundSynth]) -> Synthesized:
     outdir = tmp_path_factory.mktemp("cdk.out")
     build_app(outdir=str(outdir)).synth()
     return Synthesized(outdir=outdir, config=load_config(cdk_json_context(), base_dir=REPO_ROOT))

@@ -1,6 +1,5 @@
 """`python app.py`, `cdk synth` and build_app() produce byte-identical templates, offline."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,23 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import CDK_CLI, BackgroundSynth, Synthesized, offline_env
 
-CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"
 COMPARED = ("*.template.json", "*.assets.json")
-
-
-def offline_env(**extra: str) -> dict[str, str]:
-    """No credentials, no metadata service, no telemetry: what a fresh CI machine has."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
-    venv_bin = str(Path(sys.executable).parent)
-    env.update(
-        PATH=os.pathsep.join([venv_bin, str(REPO_ROOT / "node_modules" / ".bin"), env.get("PATH", "")]),
-        AWS_EC2_METADATA_DISABLED="true",
-        CDK_DISABLE_CLI_TELEMETRY="true",
-        **extra,
-    )
-    return env
 
 
 def synthesized_files(outdir: Path) -> dict[str, bytes]:
@@ -32,32 +17,13 @@ def synthesized_files(outdir: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def entry_point_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    assert CDK_CLI.exists(), "the pinned CDK CLI is missing: run `make install`"
-    python_out = tmp_path_factory.mktemp("python-app")
-    cli_out = tmp_path_factory.mktemp("cdk-cli")
-    runs = {
-        "python app.py": subprocess.Popen(
-            [sys.executable, "app.py"],
-            cwd=REPO_ROOT,
-            env=offline_env(CDK_OUTDIR=str(python_out)),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        ),
-        "cdk synth": subprocess.Popen(
-            [str(CDK_CLI), "synth", "--quiet", "--output", str(cli_out)],
-            cwd=REPO_ROOT,
-            env=offline_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        ),
-    }
-    for name, process in runs.items():
-        output, _ = process.communicate(timeout=300)
-        assert process.returncode == 0, f"{name} failed:\n{output[-3000:]}"
-    return {"python app.py": python_out, "cdk synth": cli_out}
+def entry_point_outputs(background_synths: dict[str, BackgroundSynth]) -> dict[str, Path]:
+    outputs = {}
+    for name in ("python app.py", "cdk synth"):
+        returncode, output = background_synths[name].wait()
+        assert returncode == 0, f"{name} failed:\n{output[-3000:]}"
+        outputs[name] = background_synths[name].outdir
+    return outputs
 
 
 def test_python_app_writes_the_same_templates_as_build_app(

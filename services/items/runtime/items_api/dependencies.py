@@ -1,36 +1,34 @@
-"""The function's collaborators, built on first use (keeps cold starts short) and replaceable in tests."""
+"""The function's collaborators, built on first use and replaceable in tests.
+
+Idempotency and parameters are imported only by the requests that use them (a create with an
+Idempotency-Key, a list with a cursor), so other requests do not pay for them at cold start."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
-from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from botocore.config import Config
 
+from .errors import IdempotencyInProgressError, IdempotencyKeyReusedError, StorageUnavailableError
 from .repository import DynamoDbItemRepository, ItemRepository
 from .settings import settings
 from .tokens import PageTokenSigner
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+
 SECRET_MAX_AGE_SECONDS = 300
+IDEMPOTENCY_EXPIRY_SECONDS = 24 * 60 * 60
 # Retry throttles and transient errors with backoff inside the API's time budget, then give up
 # (the handler answers 503 + Retry-After) rather than hold the request until API Gateway times out.
 AWS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
-IDEMPOTENCY_EXPIRY_SECONDS = 24 * 60 * 60
-
-# The key is the caller plus their Idempotency-Key header, so one caller can never replay
-# another caller's response; the payload is validated so a reused key with a new body is refused.
-idempotency_config = IdempotencyConfig(
-    event_key_jmespath="[caller, key]",
-    payload_validation_jmespath="payload",
-    raise_on_no_idempotency_key=True,
-    expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
-)
 
 _overrides: dict[str, Any] = {}
+_lambda_context: list[Any] = []
 
 
 def use(
@@ -48,6 +46,11 @@ def use(
             if v
         }
     )
+
+
+def remember_context(context: Any) -> None:
+    """Idempotency needs the invocation's remaining time to expire in-progress records correctly."""
+    _lambda_context[:] = [context]
 
 
 @cache
@@ -69,16 +72,61 @@ def page_signer() -> PageTokenSigner:
     if "signer" in _overrides:
         signer: PageTokenSigner = _overrides["signer"]
         return signer
+    from aws_lambda_powertools.utilities import parameters
+
     # Powertools caches the secret for SECRET_MAX_AGE_SECONDS; a rotated key takes effect after that.
     secret = parameters.get_secret(settings().pagination_secret_arn, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
     return PageTokenSigner(str(secret["pagination_key"]).encode())
 
 
 @cache
+def idempotency_config() -> IdempotencyConfig:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    # The key is the caller plus their Idempotency-Key header, so one caller can never replay another
+    # caller's response; the payload is validated so a reused key with a new body is refused.
+    return IdempotencyConfig(
+        event_key_jmespath="[caller, key]",
+        payload_validation_jmespath="payload",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
+    )
+
+
+@cache
 def _default_idempotency_store() -> BasePersistenceLayer:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
     return DynamoDBPersistenceLayer(table_name=settings().idempotency_table_name, boto3_client=_dynamodb())
 
 
 def idempotency_store() -> BasePersistenceLayer:
     store: BasePersistenceLayer = _overrides.get("idempotency_store") or _default_idempotency_store()
     return store
+
+
+def run_idempotently(function: Callable[[dict[str, Any]], dict[str, Any]], request: dict[str, Any]) -> dict[str, Any]:
+    """Run `function(request)` once per (caller, key): a retry gets the first result back. Powertools'
+    errors become domain errors, which the handler maps to responses with all the others."""
+    from aws_lambda_powertools.utilities.idempotency import idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyPersistenceLayerError,
+        IdempotencyValidationError,
+    )
+
+    config = idempotency_config()
+    if _lambda_context:
+        config.register_lambda_context(_lambda_context[0])
+    wrapped = idempotent_function(
+        data_keyword_argument="request", persistence_store=idempotency_store(), config=config
+    )(function)
+    try:
+        result: dict[str, Any] = wrapped(request=request)
+    except IdempotencyValidationError:
+        raise IdempotencyKeyReusedError from None
+    except IdempotencyAlreadyInProgressError:
+        raise IdempotencyInProgressError from None
+    except IdempotencyPersistenceLayerError as error:
+        raise StorageUnavailableError(str(error)) from error
+    return result

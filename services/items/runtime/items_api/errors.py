@@ -19,3 +19,11 @@ class StorageUnavailableError(RuntimeError):
     """The table throttled or timed out; nothing was written, the client may retry."""
 
     retry_after_seconds = 1
+
+
+class IdempotencyKeyReusedError(ValueError):
+    """An Idempotency-Key came back with a different request body."""
+
+
+class IdempotencyInProgressError(RuntimeError):
+    """The first request with this Idempotency-Key has not finished yet."""

@@ -13,17 +13,18 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import idempotent_function
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from . import dependencies as deps
 from . import logic
-from .errors import InvalidPageTokenError, ItemNotFoundError, StorageUnavailableError, UnauthenticatedError
+from .errors import (
+    IdempotencyInProgressError,
+    IdempotencyKeyReusedError,
+    InvalidPageTokenError,
+    ItemNotFoundError,
+    StorageUnavailableError,
+    UnauthenticatedError,
+)
 from .models import IDEMPOTENCY_KEY_PATTERN, ITEM_ID_PATTERN, Item, ItemIn, ItemPage
 from .observability import logger, metrics, tracer
 from .settings import cors_origins
@@ -89,11 +90,8 @@ def create_item(payload: ItemIn) -> Response[str]:
             return _json(
                 HTTPStatus.BAD_REQUEST, {"message": f"{IDEMPOTENCY_HEADER} must match {IDEMPOTENCY_KEY_PATTERN}"}
             )
-        idempotent_create = idempotent_function(
-            data_keyword_argument="request", persistence_store=deps.idempotency_store(), config=deps.idempotency_config
-        )(_create)
         item = Item.model_validate(
-            idempotent_create(request={"caller": caller, "key": key, "payload": payload.model_dump()})
+            deps.run_idempotently(_create, {"caller": caller, "key": key, "payload": payload.model_dump()})
         )
     metrics.add_metric(name="ItemCreated", unit=MetricUnit.Count, value=1)
     return _json(HTTPStatus.CREATED, item.model_dump_json(), headers={"Location": f"/items/{item.id}"})
@@ -161,16 +159,16 @@ def _bad_token(error: InvalidPageTokenError) -> Response[str]:
     return _json(HTTPStatus.BAD_REQUEST, {"message": str(error)})
 
 
-@app.exception_handler(IdempotencyValidationError)
-def _key_reused(_: IdempotencyValidationError) -> Response[str]:
+@app.exception_handler(IdempotencyKeyReusedError)
+def _key_reused(_: IdempotencyKeyReusedError) -> Response[str]:
     return _json(
         HTTPStatus.UNPROCESSABLE_ENTITY,
         {"message": f"this {IDEMPOTENCY_HEADER} was already used with a different request body"},
     )
 
 
-@app.exception_handler(IdempotencyAlreadyInProgressError)
-def _key_in_progress(_: IdempotencyAlreadyInProgressError) -> Response[str]:
+@app.exception_handler(IdempotencyInProgressError)
+def _key_in_progress(_: IdempotencyInProgressError) -> Response[str]:
     return _json(
         HTTPStatus.CONFLICT,
         {"message": f"a request with this {IDEMPOTENCY_HEADER} is still in progress, retry later"},
@@ -179,8 +177,7 @@ def _key_in_progress(_: IdempotencyAlreadyInProgressError) -> Response[str]:
 
 
 @app.exception_handler(StorageUnavailableError)
-@app.exception_handler(IdempotencyPersistenceLayerError)
-def _storage_unavailable(error: Exception) -> Response[str]:
+def _storage_unavailable(error: StorageUnavailableError) -> Response[str]:
     logger.warning("storage unavailable", extra={"reason": str(error)})
     return _json(
         HTTPStatus.SERVICE_UNAVAILABLE,
@@ -209,7 +206,7 @@ def _too_large(event: dict[str, Any]) -> bool:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    deps.idempotency_config.register_lambda_context(context)
+    deps.remember_context(context)
     if _too_large(event):
         return {
             "statusCode": HTTPStatus.REQUEST_ENTITY_TOO_LARGE.value,
