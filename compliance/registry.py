@@ -25,6 +25,7 @@ VAGUE_REASONS = re.compile(
     r"\b(needed by cdk|required by cdk|cdk default|false positive|not applicable|n/?a|todo|tbd)\b", re.IGNORECASE
 )
 POLICY = "/DefaultPolicy/Resource"
+PIPELINE_CONSTRUCT_ID = "Pipeline"  # the CodePipeline construct inside the pipeline stack
 # Roles CDK Pipelines generates, by their path inside the pipeline stack.
 ROLE_SELECTORS: dict[str, re.Pattern[str]] = {
     "pipeline": re.compile(r"Pipeline/Pipeline/Role" + POLICY),
@@ -81,7 +82,31 @@ def check_entry(entry: Acknowledgment) -> None:
         date.fromisoformat(entry.review_by)
 
 
-def _cfn_resource_at(paths: Mapping[str, IConstruct], path: str, entry: Acknowledgment) -> IConstruct:
+class ConstructIndex:
+    """Finds constructs by path, walking down from the app one child at a time: every jsii call costs a
+    round trip, so listing the whole tree (thousands of constructs) is avoided."""
+
+    def __init__(self, app: cdk.App) -> None:
+        self._app = app
+        self._cache: dict[str, IConstruct | None] = {"": app}
+        self._subtrees: dict[str, list[str]] = {}
+
+    def get(self, path: str) -> IConstruct | None:
+        if path not in self._cache:
+            parent_path, _, child = path.rpartition("/")
+            parent = self.get(parent_path)
+            self._cache[path] = parent.node.try_find_child(child) if parent is not None else None
+        return self._cache[path]
+
+    def paths_under(self, construct: IConstruct) -> list[str]:
+        """Every construct path below `construct` (listed once per subtree)."""
+        root = construct.node.path
+        if root not in self._subtrees:
+            self._subtrees[root] = [c.node.path for c in construct.node.find_all()]
+        return self._subtrees[root]
+
+
+def _cfn_resource_at(paths: ConstructIndex, path: str, entry: Acknowledgment) -> IConstruct:
     construct = paths.get(path)
     if construct is None:
         raise AcknowledgmentError(f"{entry.finding}: no construct at {path} (stale acknowledgment?)")
@@ -93,9 +118,7 @@ def _cfn_resource_at(paths: Mapping[str, IConstruct], path: str, entry: Acknowle
     return construct
 
 
-def _pipeline_paths(
-    entry: Acknowledgment, targets: AcknowledgmentTargets, paths: Mapping[str, IConstruct]
-) -> list[str]:
+def _pipeline_paths(entry: Acknowledgment, targets: AcknowledgmentTargets, paths: ConstructIndex) -> list[str]:
     stack = targets.pipeline_stack
     if stack is None:
         raise AcknowledgmentError(f"{entry.finding}: a pipeline acknowledgment needs the pipeline stack")
@@ -106,16 +129,18 @@ def _pipeline_paths(
             resolved.append(prefix + resource)
             continue
         selector = ROLE_SELECTORS[resource.removeprefix("role:")]
-        matches = sorted(p for p in paths if p.startswith(prefix) and selector.fullmatch(p.removeprefix(prefix)))
+        # The generated roles all live under the CodePipeline construct; the stages (also children of
+        # the pipeline stack) are not searched.
+        codepipeline = paths.get(prefix + PIPELINE_CONSTRUCT_ID)
+        candidates = paths.paths_under(codepipeline) if codepipeline is not None else []
+        matches = sorted(p for p in candidates if selector.fullmatch(p.removeprefix(prefix)))
         if not matches:
             raise AcknowledgmentError(f"{entry.finding}: selector {resource!r} matches no role in the pipeline stack")
         resolved.extend(matches)
     return resolved
 
 
-def _findings(
-    entry: Acknowledgment, path: str, targets: AcknowledgmentTargets, paths: Mapping[str, IConstruct]
-) -> list[str]:
+def _findings(entry: Acknowledgment, path: str, targets: AcknowledgmentTargets, paths: ConstructIndex) -> list[str]:
     values = dict(targets.placeholders)
     if "{project}" in entry.finding:
         project = paths.get(path.removesuffix("/Role" + POLICY) + "/Resource")
@@ -131,7 +156,7 @@ def apply_acknowledgments(
     app: cdk.App, targets: AcknowledgmentTargets, registry: Iterable[Acknowledgment] = ACKNOWLEDGMENTS
 ) -> list[AppliedAcknowledgment]:
     """Acknowledge each registered finding on each resource it names."""
-    paths = {c.node.path: c for c in app.node.find_all()}
+    paths = ConstructIndex(app)
     applied = []
     for entry in registry:
         check_entry(entry)

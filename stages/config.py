@@ -28,7 +28,7 @@ from pydantic import (
 ENVIRONMENT_NAMES: tuple[str, ...] = ("dev", "staging", "prod")
 CONFIG_CONTEXT_KEY = "config"
 CONFIG_FILE_CONTEXT_KEY = "config_file"
-_OVERRIDE_PREFIXES = ("pipeline.", "environments.")
+_OVERRIDE_PREFIXES = ("pipeline.", "environments.", "compliance.")
 
 # Values CloudWatch Logs accepts for RetentionInDays.
 LOG_RETENTION_DAYS = frozenset(
