@@ -12,7 +12,7 @@ import pytest
 from compliance.audit import Audit, collect
 from compliance.render import RENDERERS, write_bundle
 from tests.conftest import REPO_ROOT
-from tests.infra.conftest import Synthesized
+from tests.synth_fixtures import Synthesized
 
 SARIF_SCHEMA = REPO_ROOT / "node_modules" / "@microsoft" / "jest-sarif" / "lib" / "schemas" / "sarif-2.1.0-rtm.5.json"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

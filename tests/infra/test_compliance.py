@@ -19,7 +19,7 @@ from compliance.registry import (
     stale_acknowledgments,
 )
 from stages.config import ComplianceConfig
-from tests.infra.conftest import BackgroundSynth, Synthesized
+from tests.synth_fixtures import BackgroundSynth, Synthesized
 
 GOOD_REASON = "This parameter only holds a constant test value in this fixture and never holds customer data at all."
 

@@ -10,7 +10,7 @@ from aws_cdk import assertions
 from app import cdk_json_context
 from services.items.stack import ItemsStack
 from stages.config import load_config
-from tests.infra.conftest import only_resource
+from tests.synth_fixtures import only_resource
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:333333333333:certificate/00000000-0000-0000-0000-000000000000"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.infra.conftest import CDK_CLI, BackgroundSynth, Synthesized, offline_env
+from tests.synth_fixtures import CDK_CLI, BackgroundSynth, Synthesized, offline_env
 
 COMPARED = ("*.template.json", "*.assets.json")
 

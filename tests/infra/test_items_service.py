@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from services.platform.powertools import POWERTOOLS_LAYER_VERSION
-from tests.infra.conftest import Synthesized, only_resource, resource_with_prefix, resources_of
+from tests.synth_fixtures import Synthesized, only_resource, resource_with_prefix, resources_of
 
 STAGES = {
     "dev": "eu-west-1",

@@ -8,7 +8,7 @@ import pytest
 from aws_cdk import assertions
 
 from tests.conftest import REPO_ROOT
-from tests.infra.conftest import Synthesized, only_resource, resource_with_prefix, resources_of
+from tests.synth_fixtures import Synthesized, only_resource, resource_with_prefix, resources_of
 
 PIPELINE_NAME = "serverless-python-delivery"
 

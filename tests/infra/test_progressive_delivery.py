@@ -11,7 +11,7 @@ from aws_cdk import assertions
 from app import cdk_json_context
 from services.items.stack import ItemsStack
 from stages.config import load_config
-from tests.infra.conftest import Synthesized, resource_with_prefix, resources_of
+from tests.synth_fixtures import Synthesized, resource_with_prefix, resources_of
 
 STAGES = ("dev", "staging", "prod-eu-west-1", "prod-eu-central-1")
 EXPECTED_CONFIG = {

@@ -1,4 +1,5 @@
-"""One synthesis of the whole app per test session, shared by every infra test."""
+"""One synthesis of the whole app per test session (and the synths that run beside it), shared by the
+infra and integration tests; loaded by tests/conftest.py when aws-cdk-lib is installed."""
 
 import json
 import os
