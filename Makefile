@@ -17,7 +17,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install synth audit evidence test lint format ci clean e2e install-e2e openapi bench
+.PHONY: help install synth audit evidence test lint format ci clean e2e install-e2e openapi bench local-api
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,10 @@ format: install ## apply ruff's fixes and formatting
 
 openapi: install ## regenerate services/items/openapi.json from the handler (a test fails when it is stale)
 	$(PY) -m services.items.openapi
+
+local-api: install ## the items API on http://127.0.0.1:8080/api/ over emulated AWS (needs cdk.out: make synth)
+	@test -d cdk.out || $(MAKE) synth
+	$(PY) -m services.items.local_api
 
 bench: install ## performance figures of DESIGN §7 (ratios measured in one run) -> bench/results.json
 	$(PY) -m bench.run

@@ -38,6 +38,19 @@ ROLE_SELECTORS: dict[str, re.Pattern[str]] = {
 }
 
 
+def _waf_disabled(stage: cdk.Stage | None, targets: "AcknowledgmentTargets") -> bool:
+    env_config = getattr(stage, "env_config", None)
+    return env_config is not None and not env_config.api.waf_enabled
+
+
+def _cross_region(stage: cdk.Stage | None, targets: "AcknowledgmentTargets") -> bool:
+    return bool(targets.replication_buckets)
+
+
+# Configuration a finding depends on: an entry with `only_if` applies only where its condition holds.
+CONDITIONS = {"waf_disabled": _waf_disabled, "cross_region": _cross_region}
+
+
 class AcknowledgmentError(ValueError):
     """The registry holds an entry that cannot be accepted (vague, unresolvable, stale)."""
 
@@ -75,6 +88,8 @@ def check_entry(entry: Acknowledgment) -> None:
         )
     if not entry.finding.startswith(f"{entry.pack}-"):
         raise AcknowledgmentError(f"{where}: finding {entry.finding!r} is not a rule of pack {entry.pack!r}")
+    if entry.only_if and entry.only_if not in CONDITIONS:
+        raise AcknowledgmentError(f"{where}: unknown condition {entry.only_if!r} (known: {sorted(CONDITIONS)})")
     for resource in entry.resources:
         if resource.startswith("role:") and resource.removeprefix("role:") not in ROLE_SELECTORS:
             raise AcknowledgmentError(f"{where}: unknown role selector {resource!r} (known: {sorted(ROLE_SELECTORS)})")
@@ -160,13 +175,16 @@ def apply_acknowledgments(
     applied = []
     for entry in registry:
         check_entry(entry)
+        condition = CONDITIONS.get(entry.only_if)
         if entry.scope == "pipeline":
+            if condition is not None and not condition(None, targets):
+                continue
             resource_paths = _pipeline_paths(entry, targets, paths)
         else:
             resource_paths = [
                 f"{stage.node.path}/{resource}"
                 for stage, environment in targets.stages
-                if environment in entry.environments
+                if environment in entry.environments and (condition is None or condition(stage, targets))
                 for resource in entry.resources
             ]
         for path in resource_paths:

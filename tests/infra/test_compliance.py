@@ -173,3 +173,11 @@ def test_pointing_the_pipeline_at_another_account_keeps_the_registry_valid(
     report = json.loads((run.outdir / "validation-report.json").read_text())
     assert [v for v in _violations(report) if v[0] in GATING] == []
     assert any(":444455556666:report-group/" in rule for _, rule, _ in _violations(report, "suppressedViolations"))
+
+
+def test_an_unknown_condition_is_refused() -> None:
+    entry = Acknowledgment(
+        pack="AwsSolutions", finding="AwsSolutions-SQS3", resources=("X/Resource",), reason=GOOD_REASON, only_if="sunny"
+    )
+    with pytest.raises(AcknowledgmentError, match="unknown condition 'sunny'"):
+        check_entry(entry)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.emulated_aws import REGION, ItemsResources, create_items_resources, start_moto
+from services.platform.emulator import REGION, ItemsResources, create_items_resources, start_moto
 from tests.synth_fixtures import Synthesized
 
 

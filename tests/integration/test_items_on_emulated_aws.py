@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from services.platform.emulator import ItemsResources, client
 from tests.events import FakeLambdaContext, rest_event
-from tests.integration.emulated_aws import ItemsResources, client
 
 CALLER = {"sub": "integration-user"}
 ITEM = "/items/{item_id}"

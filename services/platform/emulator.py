@@ -1,6 +1,6 @@
-"""moto in server mode on 127.0.0.1, and the dev stage's tables and secret created in it from the
-synthesized template's own definitions (key schema, indexes, streams, TTL, capacity), so runtime code
-and infrastructure cannot drift apart."""
+"""Local AWS emulation for tests and `make local-api`: moto in server mode on 127.0.0.1, and the dev
+stage's tables and secret created in it from the synthesized template's own definitions (key schema,
+indexes, streams, TTL, capacity), so runtime code and infrastructure cannot drift apart."""
 
 import json
 import secrets
@@ -26,7 +26,7 @@ def free_port() -> int:
 
 def start_moto() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: S603 - the venv's own moto_server, bound to loopback
         [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

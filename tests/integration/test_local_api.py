@@ -1,0 +1,67 @@
+"""The local API: real HTTP on 127.0.0.1 into the real handler over the emulated AWS; the post-deploy
+smoke tests (tests/e2e) pass against it exactly as the pipeline runs them against a deployed stage."""
+
+import json
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from services.items.local_api import make_server
+from tests.conftest import REPO_ROOT
+
+TOKEN = "local-test-token"  # noqa: S105 - the local stand-in for a Cognito token
+
+
+@pytest.fixture
+def local_api(items_handler: Any) -> Iterator[str]:
+    server = make_server(items_handler.lambda_handler, TOKEN)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    yield f"http://{host}:{port}/api/"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def _request(url: str, method: str = "GET", body: Any = None, token: str | None = TOKEN) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def test_the_smoke_tests_pass_against_the_local_api(local_api: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/e2e", "-q", "-p", "no:cacheprovider"],
+        cwd=REPO_ROOT,
+        env={"PATH": "/usr/bin:/bin", "API_URL": local_api},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "6 passed" in result.stdout
+
+
+def test_an_item_round_trips_over_http(local_api: str) -> None:
+    status, created = _request(local_api + "items", "POST", {"name": "over http", "quantity": 1})
+    assert status == 201
+    assert _request(local_api + f"items/{created['id']}") == (200, created)
+
+
+def test_without_the_local_token_the_api_answers_like_cognito(local_api: str) -> None:
+    assert _request(local_api + "items", token=None) == (401, {"message": "Unauthorized"})
+    assert _request(local_api + "items", token="forged") == (401, {"message": "Unauthorized"})
+    assert _request(local_api + "health", token=None) == (200, {"status": "ok"})
