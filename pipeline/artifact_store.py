@@ -1,5 +1,7 @@
 """The pipeline's own artifact bucket: customer key with rotation, TLS-only, versioned, access-logged."""
 
+from typing import Any
+
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -41,6 +43,34 @@ def server_access_logs_statement(logs: s3.IBucket, source: s3.IBucket) -> iam.Po
     )
 
 
+def private_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    key: kms.IKey,
+    access_logs: s3.IBucket,
+    access_logs_prefix: str,
+    **settings: Any,
+) -> s3.Bucket:
+    """A retained bucket encrypted with a customer key, versioned, TLS-only, public access blocked,
+    owner-enforced, and access-logged under a prefix; `settings` adds lifecycle rules, Object Lock..."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.KMS,
+        encryption_key=key,
+        bucket_key_enabled=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        enforce_ssl=True,
+        versioned=True,
+        server_access_logs_bucket=access_logs,
+        server_access_logs_prefix=access_logs_prefix,
+        removal_policy=RemovalPolicy.RETAIN,
+        **settings,
+    )
+
+
 class ArtifactStore(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
@@ -52,23 +82,16 @@ class ArtifactStore(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.access_logs = access_log_bucket(self, "AccessLogs")
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "Bucket",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            versioned=True,
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix="artifacts/",
+            key=self.key,
+            access_logs=self.access_logs,
+            access_logs_prefix="artifacts/",
             lifecycle_rules=[
                 s3.LifecycleRule(
                     noncurrent_version_expiration=Duration.days(90),
                     abort_incomplete_multipart_upload_after=Duration.days(7),
                 )
             ],
-            removal_policy=RemovalPolicy.RETAIN,
         )

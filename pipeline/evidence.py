@@ -7,6 +7,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from pipeline.artifact_store import private_bucket
+
 EVIDENCE_PREFIX = "evidence/"
 
 
@@ -20,21 +22,14 @@ class EvidenceStore(Construct):
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "Bucket",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            versioned=True,
+            key=self.key,
+            access_logs=access_logs,
+            access_logs_prefix="evidence/",
             object_lock_enabled=True,
             object_lock_default_retention=s3.ObjectLockRetention.governance(Duration.days(retention_days)),
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix="evidence/",
-            removal_policy=RemovalPolicy.RETAIN,
         )
 
     def writer_statements(self) -> list[iam.PolicyStatement]:
