@@ -83,7 +83,7 @@ def main() -> int:
         if "ValidationFailed" not in str(error):
             raise
         print(
-            "synth stopped: cdk-nag found unacknowledged findings in an application stage (report above)",
+            "synth stopped: cdk-nag found unacknowledged findings (report above)",
             file=sys.stderr,
         )
         return 3

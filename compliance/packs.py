@@ -8,7 +8,7 @@ AwsSolutions and Serverless gate the whole app: an unacknowledged finding fails 
 R5, HIPAA Security and PCI DSS 3.2.1 run report-only or gating, as the config says.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import cast
 
 import aws_cdk as cdk
@@ -29,18 +29,14 @@ from stages.config import ComplianceConfig
 
 
 @jsii.implements(cdk.IPolicyValidationPlugin)
-class ScopedGate:
-    """Runs a pack, gates the constructs ``gated`` selects (by construct path) and reports on the others.
+class PackPlugin:
+    """Runs a pack in a mode. ``gate``: violations keep the pack's severity and fail synth unless
+    acknowledged (CDK recomputes success once acknowledgments are applied). ``report``: violations are
+    re-labelled ``info`` (the pack's severity kept in the rule metadata) and never fail synth — cdk-nag 3
+    has no report-only switch of its own."""
 
-    Violations on gated constructs keep the pack's severity and fail synth unless acknowledged (CDK
-    recomputes success once acknowledgments are applied). Violations elsewhere are re-labelled
-    ``info`` (the pack's severity kept in the rule metadata) and never fail synth: cdk-nag 3 has no
-    report-only switch of its own.
-    """
-
-    def __init__(self, pack: NagPack, gated: Callable[[str], bool], mode: str) -> None:
+    def __init__(self, pack: NagPack, mode: str) -> None:
         self._pack = pack
-        self._gated = gated
         self._mode = mode
 
     @property
@@ -57,35 +53,14 @@ class ScopedGate:
 
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
         report = self._pack.validate(context)
-        violations: list[cdk.PolicyViolation] = []
-        gated_failures = False
-        for violation in report.violations:
-            gated = [r for r in violation.violating_resources if self._gated(r.construct_path or "")]
-            reported = [r for r in violation.violating_resources if not self._gated(r.construct_path or "")]
-            if gated:
-                violations.append(_with_resources(violation, gated))
-                gated_failures = True
-            if reported:
-                violations.append(_as_info(_with_resources(violation, reported)))
+        gating = self._mode == "gate"
+        violations = list(report.violations) if gating else [_as_info(v) for v in report.violations]
         return cdk.PolicyValidationPluginReport(
-            success=not gated_failures,
+            success=not (gating and violations),
             violations=violations,
             metadata={**(report.metadata or {}), MODE_METADATA_KEY: self._mode},
             plugin_version=report.plugin_version,
         )
-
-
-def _with_resources(
-    violation: cdk.PolicyViolation, resources: list[cdk.PolicyViolatingResource]
-) -> cdk.PolicyViolation:
-    return cdk.PolicyViolation(
-        rule_name=violation.rule_name,
-        description=violation.description,
-        violating_resources=resources,
-        fix=violation.fix,
-        rule_metadata=violation.rule_metadata,
-        severity=violation.severity,
-    )
 
 
 def _as_info(violation: cdk.PolicyViolation) -> cdk.PolicyViolation:
@@ -111,20 +86,12 @@ OPTIONAL_PACKS: dict[str, type[NagPack]] = {
 }
 
 
-def _everywhere(_: str) -> bool:
-    return True
-
-
-def _nowhere(_: str) -> bool:
-    return False
-
-
-def compliance_plugins(app: cdk.App, config: ComplianceConfig) -> list[ScopedGate]:
-    plugins = [ScopedGate(pack(app), _everywhere, "gate") for pack in GATING_PACKS]
+def compliance_plugins(app: cdk.App, config: ComplianceConfig) -> list[PackPlugin]:
+    plugins = [PackPlugin(pack(app), "gate") for pack in GATING_PACKS]
     for key, pack in OPTIONAL_PACKS.items():
         mode = getattr(config, key)
         if mode != "off":
-            plugins.append(ScopedGate(pack(app), _everywhere if mode == "gate" else _nowhere, mode))
+            plugins.append(PackPlugin(pack(app), mode))
     return plugins
 
 
