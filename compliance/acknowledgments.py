@@ -26,10 +26,6 @@ class Acknowledgment:
     # CONDITIONS), so changing that configuration does not leave a stale entry behind.
     only_if: str = ""
 
-    @property
-    def acknowledged_id(self) -> str:
-        return f"{self.pack}::{self.finding}"
-
 
 ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
     # --- items service (every stage) -------------------------------------------------------------

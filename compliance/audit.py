@@ -20,6 +20,7 @@ from compliance.acknowledgments import ACKNOWLEDGMENTS
 from compliance.catalogue import Rule, pack_of, rule_catalogue
 from compliance.cfn_lint import LintFinding, run_cfn_lint
 from compliance.severity import MODE_METADATA_KEY, ORIGINAL_SEVERITY_KEY
+from pipeline.cli_version import pinned_cli_version
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENT_ORDER = {"pipeline": 0, "dev": 1, "staging": 2, "prod": 3}
@@ -224,8 +225,7 @@ def _generated_at() -> str:
 
 def _versions() -> dict[str, str]:
     versions = {name: metadata.version(name) for name in ("aws-cdk-lib", "cdk-nag", "cfn-lint")}
-    package = _read_json(REPO_ROOT / "package.json")
-    versions["aws-cdk (CLI)"] = package["devDependencies"]["aws-cdk"]
+    versions["aws-cdk (CLI)"] = pinned_cli_version()
     return versions
 
 

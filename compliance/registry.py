@@ -4,9 +4,9 @@ Application-stack entries name resources relative to each stage (``Items/...``).
 resources relative to the pipeline stack, or a role that CDK Pipelines generates through a selector
 (``role:synth``, ``role:smoke-tests``...), and their finding ids may hold placeholders filled in from the
 app itself (``{account}``, ``{region}``, ``{project}``, ``{replication_bucket}``, ``{artifact_bucket}``,
-``{evidence_bucket}``), so that pointing the
-pipeline at another account does not invalidate the registry. Every acknowledgment applied is still one
-exact finding on one resource, and the report lists each one with its reason.
+``{evidence_bucket}``), so that pointing the pipeline at another account does not invalidate the registry.
+Every acknowledgment applied is still one exact finding on one resource, and the report lists each one
+with its reason.
 """
 
 import re
@@ -102,7 +102,6 @@ class ConstructIndex:
     round trip, so listing the whole tree (thousands of constructs) is avoided."""
 
     def __init__(self, app: cdk.App) -> None:
-        self._app = app
         self._cache: dict[str, IConstruct | None] = {"": app}
         self._subtrees: dict[str, list[str]] = {}
 
@@ -190,10 +189,11 @@ def apply_acknowledgments(
         for path in resource_paths:
             construct = _cfn_resource_at(paths, path, entry)
             for finding in _findings(entry, path, targets, paths):
+                acknowledgment = AppliedAcknowledgment(entry, path, finding)
                 cdk.Validations.of(construct).acknowledge(
-                    cdk.Acknowledgment(id=f"{entry.pack}::{finding}", reason=entry.reason)
+                    cdk.Acknowledgment(id=acknowledgment.acknowledged_id, reason=entry.reason)
                 )
-                applied.append(AppliedAcknowledgment(entry, path, finding))
+                applied.append(acknowledgment)
     return applied
 
 

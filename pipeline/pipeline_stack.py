@@ -1,7 +1,6 @@
 """The pipeline stack: source, synth, self-mutation, assets, dev -> staging -> (approval) -> prod."""
 
 import json
-from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack, Tags, pipelines
 from aws_cdk import aws_codebuild as codebuild
@@ -14,22 +13,16 @@ from compliance.registry import AcknowledgmentTargets
 from pipeline.approval import ApproversPolicy, approval_step
 from pipeline.artifact_store import ArtifactStore, access_log_bucket, server_access_logs_statement
 from pipeline.buildspec import synth_build_spec
+from pipeline.cli_version import pinned_cli_version
 from pipeline.evidence import EvidenceStore
 from pipeline.notifications import PipelineTopics
 from stages.application_stage import PROJECT_TAG, ApplicationStage
 from stages.config import AppConfig, EnvironmentConfig
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_8_0
 SOURCE_ACTION_NAME = "Source"
 # Set by buildspec.yml from cdk.out/compliance/summary.txt; shown in the prod approval comment.
 COMPLIANCE_SUMMARY_VARIABLE = "COMPLIANCE_SUMMARY"
-
-
-def pinned_cli_version() -> str:
-    """The CDK CLI version package.json pins, so the pipeline's own steps use the CLI we test with."""
-    package = json.loads((REPO_ROOT / "package.json").read_text(encoding="utf-8"))
-    return str(package["devDependencies"]["aws-cdk"])
 
 
 class PipelineStack(Stack):
@@ -92,7 +85,6 @@ class PipelineStack(Stack):
                 *self.evidence.writer_statements(),
             ],
         )
-        self.synth = synth
         self.pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",
