@@ -336,3 +336,12 @@ def test_health_fails_while_the_rollback_drill_is_switched_on(world: World, monk
     status, body, _ = invoke(rest_event("GET", "/health"))
     assert status == 503
     assert body == {"status": "failing", "message": "SIMULATE_FAILURE is set"}
+
+
+@pytest.mark.parametrize("content_type", ["0", "text/plain"])
+def test_a_bodiless_request_with_a_non_json_content_type_is_415(world: World, content_type: str) -> None:
+    # Found by the fuzzer: Powertools refuses the content type before the route runs.
+    status, body, _ = invoke(rest_event("POST", "/items", headers={"Content-Type": content_type}))
+    assert status == 415
+    assert body == {"message": "send the request body as application/json"}
+    assert not world.repository.items

@@ -9,7 +9,10 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -142,6 +145,11 @@ def _invalid_request(error: RequestValidationError) -> Response[str]:
     status = HTTPStatus.BAD_REQUEST if malformed else HTTPStatus.UNPROCESSABLE_ENTITY
     message = "request body is not valid JSON" if malformed else "request validation failed"
     return _json(status, {"message": message, "errors": problems})
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def _unsupported_content_type(_: RequestUnsupportedContentType) -> Response[str]:
+    return _json(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, {"message": "send the request body as application/json"})
 
 
 @app.exception_handler(UnauthenticatedError)
