@@ -147,7 +147,11 @@ def background_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Bac
 
 
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory, background_synths: dict[str, BackgroundSynth]) -> Synthesized:
+def synthesized(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Synthesized:
+    # When this run has tests that need the other synths, start them first so they overlap with this one;
+    # a run that needs none (a single infra file, say) does not pay for them.
+    if any("background_synths" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        request.getfixturevalue("background_synths")
     outdir = tmp_path_factory.mktemp("cdk.out")
     build_app(outdir=str(outdir)).synth()
     return Synthesized(outdir=outdir, config=load_config(cdk_json_context(), base_dir=REPO_ROOT))
