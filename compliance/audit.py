@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance.acknowledgments import ACKNOWLEDGMENTS
-from compliance.catalogue import Rule, pack_of, rule_catalogue
+from compliance.catalogue import Rule, rule_catalogue
 from compliance.cfn_lint import LintFinding, run_cfn_lint
 from compliance.severity import MODE_METADATA_KEY, ORIGINAL_SEVERITY_KEY
 from pipeline.cli_version import pinned_cli_version
@@ -94,6 +94,27 @@ class Audit:
     def counts(self, pack: str | None = None) -> Counter[str]:
         selected = [f for f in self.findings if pack is None or f.pack == pack]
         return Counter(f.status for f in selected)
+
+    @property
+    def blocking(self) -> int:
+        """Open findings of gating packs: each one fails the gate."""
+        return sum(f.blocking for f in self.findings)
+
+    @property
+    def report_only_open(self) -> int:
+        return sum(f.status == "open" and f.mode == "report" for f in self.findings)
+
+    def lint_counts(self) -> Counter[str]:
+        """cfn-lint findings by level (Error, Warning, ...), acknowledged ones counted apart."""
+        return Counter("acknowledged" if f.acknowledged_reason else f.level for f in self.lint)
+
+    def rules_of(self, pack: str) -> list[str]:
+        return rules_of(self.rules, pack)
+
+
+def rules_of(rules: dict[str, Rule], pack: str) -> list[str]:
+    """The rule ids of one pack, in order."""
+    return sorted(rule_id for rule_id, rule in rules.items() if rule.pack == pack)
 
 
 def _read_json(path: Path) -> Any:
@@ -182,10 +203,10 @@ def summarize(
     stacks: list[StackInfo], findings: list[Finding], packs: dict[str, str], rules: dict[str, Rule]
 ) -> list[SummaryRow]:
     rows = []
+    pack_rules = {pack: set(rules_of(rules, pack)) for pack in packs}
     for stack in stacks:
         for pack in sorted(packs):
             mine = [f for f in findings if f.stack == stack and f.pack == pack]
-            pack_rules = {r for r in rules if pack_of(r) == pack}
             with_findings = {f.rule_id for f in mine}
             statuses = Counter(f.status for f in mine)
             rows.append(
@@ -193,7 +214,7 @@ def summarize(
                     stack=stack,
                     pack=pack,
                     mode=packs[pack],
-                    compliant_rules=len(pack_rules - with_findings),
+                    compliant_rules=len(pack_rules[pack] - with_findings),
                     acknowledged=statuses["acknowledged"],
                     open=statuses["open"],
                 )
@@ -260,7 +281,7 @@ def main(argv: list[str]) -> int:
     for pack, mode in sorted(audit.packs.items()):
         counts = audit.counts(pack)
         print(f"{pack} ({mode}): {counts['open']} open, {counts['acknowledged']} acknowledged")
-    lint_levels = Counter(f.level if not f.acknowledged_reason else "acknowledged" for f in audit.lint)
+    lint_levels = audit.lint_counts()
     print(
         f"cfn-lint: {lint_levels['Error']} errors, {lint_levels['Warning']} warnings, "
         f"{lint_levels['acknowledged']} acknowledged"

@@ -20,11 +20,6 @@ class Rule:
     explanation: str
 
 
-def pack_of(rule_id: str) -> str:
-    """``NIST.800.53.R5-LambdaInsideVPC`` -> ``NIST.800.53.R5``."""
-    return rule_id.split("-", 1)[0]
-
-
 def _rules_markdown() -> str:
     # find_spec locates the package without importing it (importing would start the jsii runtime).
     spec = importlib.util.find_spec("cdk_nag")

@@ -40,7 +40,7 @@ def render_json(audit: Audit) -> str:
         "versions": audit.versions,
         "passed": audit.passed,
         "packs": [
-            {"name": pack, "mode": mode, "rules": sum(1 for r in audit.rules.values() if r.pack == pack)}
+            {"name": pack, "mode": mode, "rules": len(audit.rules_of(pack))}
             for pack, mode in sorted(audit.packs.items())
         ],
         "summary": [
@@ -247,7 +247,7 @@ def render_junit(audit: Audit) -> str:
                     ET.SubElement(case, "skipped", message=f"report-only pack: {f.description}")
                     counts["skipped"] += 1
             with_findings = {f.rule_id for f in findings}
-            for rule_id in sorted(r for r, rule in audit.rules.items() if rule.pack == pack and r not in with_findings):
+            for rule_id in (r for r in audit.rules_of(pack) if r not in with_findings):
                 ET.SubElement(suite, "testcase", classname=classname, name=f"{rule_id} (no finding)")
                 counts["tests"] += 1
             _set_counts(suite, counts)
@@ -286,7 +286,7 @@ def _set_counts(element: ET.Element, counts: Counter[str]) -> None:
 
 def render_markdown(audit: Audit) -> str:
     status = "PASSED" if audit.passed else "FAILED"
-    lint = Counter("acknowledged" if f.acknowledged_reason else f.level for f in audit.lint)
+    lint = audit.lint_counts()
     lines = [
         f"## Compliance {status} — commit `{audit.commit[:12]}`",
         "",
@@ -345,7 +345,6 @@ def render_html(audit: Audit) -> str:
     counts = audit.counts()
     status = "passed" if audit.passed else "failed"
     compliant = sum(row.compliant_rules for row in audit.summary)
-    blocking = sum(f.blocking for f in audit.findings)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -361,7 +360,7 @@ def render_html(audit: Audit) -> str:
         f'<div class="total" id="total-compliant"><b>{compliant}</b>compliant rule checks (rules x stacks)</div>',
         f'<div class="total" id="total-acknowledged"><b>{counts["acknowledged"]}</b>acknowledged findings</div>',
         f'<div class="total" id="total-open"><b>{counts["open"]}</b>open findings</div>',
-        f'<div class="total" id="total-blocking"><b>{blocking}</b>open in gating packs</div>',
+        f'<div class="total" id="total-blocking"><b>{audit.blocking}</b>open in gating packs</div>',
         "</div>",
         "<h2>How to read this report</h2>",
         "<p>Each stack of each environment is checked against the packs below. <b>Gating</b> packs fail the "
@@ -373,7 +372,7 @@ def render_html(audit: Audit) -> str:
     ]
     for pack, mode in sorted(audit.packs.items()):
         pack_counts = audit.counts(pack)
-        rules = sum(1 for r in audit.rules.values() if r.pack == pack)
+        rules = len(audit.rules_of(pack))
         parts.append(
             f"<tr><td>{escape(pack)}</td><td>{'gating' if mode == 'gate' else 'report-only'}</td>"
             f'<td class="n">{rules}</td><td class="n">{pack_counts["open"]}</td>'
@@ -435,12 +434,11 @@ def render_html(audit: Audit) -> str:
 def render_one_line(audit: Audit) -> str:
     """The line the prod approval comment shows (CodePipeline caps the comment at 500 characters)."""
     counts = audit.counts()
-    blocking = sum(f.blocking for f in audit.findings)
-    report_only = sum(f.status == "open" and f.mode == "report" for f in audit.findings)
-    lint_errors = sum(f.blocking for f in audit.lint)
+    lint_errors = audit.lint_counts()["Error"]
     return (
-        f"gate {'PASSED' if audit.passed else 'FAILED'} ({blocking} open, {counts['acknowledged']} acknowledged), "
-        f"{report_only} report-only findings, cfn-lint {lint_errors} errors\n"
+        f"gate {'PASSED' if audit.passed else 'FAILED'} "
+        f"({audit.blocking} open, {counts['acknowledged']} acknowledged), "
+        f"{audit.report_only_open} report-only findings, cfn-lint {lint_errors} errors\n"
     )
 
 
