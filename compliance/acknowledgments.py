@@ -61,7 +61,9 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
         finding="AwsSolutions-IAM5[Resource::*]",
         resources=(
             "Items/Function/Role/DefaultPolicy/Resource",
+            "Items/Ingest/Worker/Role/DefaultPolicy/Resource",
             "Items/Delivery/PreTrafficHook/Role/DefaultPolicy/Resource",
+            "Items/IngestDelivery/PreTrafficHook/Role/DefaultPolicy/Resource",
         ),
         reason=(
             "The only statement on '*' is xray:PutTraceSegments and xray:PutTelemetryRecords, which do not "
@@ -92,9 +94,40 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
     Acknowledgment(
         pack="Serverless",
         finding="Serverless-SQSRedrivePolicy",
+        resources=("Items/Ingest/DeadLetterQueue/Resource", "Items/Ingest/Worker/DeadLetterQueue/Resource"),
+        reason=(
+            "These queues are themselves dead-letter queues: of the ingest queue and the upload rule (events "
+            "that failed every attempt), and of the worker's asynchronous invocations; their backlog raises the "
+            "IngestDeadLetters alarm, and a redrive policy on them would need yet another queue."
+        ),
+    ),
+    Acknowledgment(
+        pack="Serverless",
+        finding="Serverless-LambdaEventSourceMappingDestination",
+        resources=("Items/Ingest/Worker/Live/FromQueue/Resource",),
+        reason=(
+            "Lambda supports on-failure destinations only for stream and Kafka event sources; for this SQS "
+            "source the queue's redrive policy moves a message that failed three receives to the ingest "
+            "dead-letter queue, which raises the IngestDeadLetters alarm."
+        ),
+    ),
+    Acknowledgment(
+        pack="AwsSolutions",
+        finding="AwsSolutions-IAM5[Resource::<IngestStagingBucket7CC090F9.Arn>/uploads/*]",
+        resources=("Items/Function/Role/DefaultPolicy/Resource", "Items/Ingest/Worker/Role/DefaultPolicy/Resource"),
+        reason=(
+            "Upload object keys are generated per request (uploads/<id>), so the API may only put and the "
+            "worker may only read objects under the uploads/ prefix of the one staging bucket; nothing else."
+        ),
+    ),
+    Acknowledgment(
+        pack="Serverless",
+        finding="Serverless-SQSRedrivePolicy",
         resources=(
             "Items/Delivery/PreTrafficHook/DeadLetterQueue/Resource",
             "Items/Delivery/PostTrafficHook/DeadLetterQueue/Resource",
+            "Items/IngestDelivery/PreTrafficHook/DeadLetterQueue/Resource",
+            "Items/IngestDelivery/PostTrafficHook/DeadLetterQueue/Resource",
         ),
         reason=(
             "These queues are themselves the dead-letter queues of the deployment hooks; a hook that fails "
@@ -104,7 +137,10 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
     Acknowledgment(
         pack="AwsSolutions",
         finding="AwsSolutions-IAM5[Resource::*]",
-        resources=("Items/Delivery/PostTrafficHook/Role/DefaultPolicy/Resource",),
+        resources=(
+            "Items/Delivery/PostTrafficHook/Role/DefaultPolicy/Resource",
+            "Items/IngestDelivery/PostTrafficHook/Role/DefaultPolicy/Resource",
+        ),
         reason=(
             "The post-traffic hook reads alarm states with cloudwatch:DescribeAlarms, which supports no "
             "resource-level permission, and writes X-Ray segments, which do not either; it changes nothing."
@@ -117,6 +153,9 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
             "Items/Delivery/DeploymentGroup/ServiceRole/Resource",
             "Items/Delivery/PreTrafficHook/DeploymentGroup/ServiceRole/Resource",
             "Items/Delivery/PostTrafficHook/DeploymentGroup/ServiceRole/Resource",
+            "Items/IngestDelivery/DeploymentGroup/ServiceRole/Resource",
+            "Items/IngestDelivery/PreTrafficHook/DeploymentGroup/ServiceRole/Resource",
+            "Items/IngestDelivery/PostTrafficHook/DeploymentGroup/ServiceRole/Resource",
         ),
         reason=(
             "CodeDeploy's Lambda deployments assume this role; AWS maintains the Limited policy as the minimum "

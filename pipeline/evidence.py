@@ -7,7 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from pipeline.artifact_store import private_bucket
+from services.platform.buckets import private_bucket
 
 EVIDENCE_PREFIX = "evidence/"
 

@@ -11,11 +11,12 @@ from constructs import Construct
 
 from compliance.registry import AcknowledgmentTargets
 from pipeline.approval import ApproversPolicy, approval_step
-from pipeline.artifact_store import ArtifactStore, access_log_bucket, server_access_logs_statement
+from pipeline.artifact_store import ArtifactStore
 from pipeline.buildspec import synth_build_spec
 from pipeline.cli_version import pinned_cli_version
 from pipeline.evidence import EvidenceStore
 from pipeline.notifications import PipelineTopics
+from services.platform.buckets import access_log_bucket, server_access_logs_statement
 from stages.application_stage import PROJECT_TAG, ApplicationStage
 from stages.config import AppConfig, EnvironmentConfig
 

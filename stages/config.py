@@ -274,6 +274,25 @@ class FunctionConfig(_Strict):
         return self
 
 
+class IngestConfig(_Strict):
+    """Uploads to the staging bucket and the worker that validates and imports them."""
+
+    # An upload larger than this is rejected without being read.
+    max_upload_bytes: int = Field(default=1_048_576, ge=1, le=10_485_760)
+    # Every record of an upload is written in one DynamoDB transaction together with the upload's
+    # status (100 actions at most), so an upload is imported whole or not at all.
+    max_records: int = Field(default=99, ge=1, le=99)
+    upload_url_expiry_seconds: int = Field(default=900, ge=60, le=3600)
+    # Uploaded files are deleted this many days after upload (their outcome stays in the table).
+    retention_days: int = Field(default=30, ge=1, le=3650)
+    worker_memory_mb: int = Field(default=512, ge=128, le=10240)
+    worker_timeout_seconds: int = Field(default=60, ge=5, le=900)
+    # Upper bound on concurrent worker invocations fed by the queue (SQS event source maximum concurrency).
+    worker_max_concurrency: int = Field(default=5, ge=2, le=1000)
+    # Alarm when the oldest waiting upload event is older than this.
+    queue_age_alarm_seconds: int = Field(default=900, ge=60)
+
+
 class AlarmConfig(_Strict):
     """Thresholds of the operations alarms (evaluated over 5-minute periods)."""
 
@@ -310,6 +329,7 @@ class EnvironmentConfig(_Strict):
     cors_allowed_origins: tuple[Origin, ...] = Field(min_length=1)
     alarms: AlarmConfig
     deployment: DeploymentConfig
+    ingest: IngestConfig = IngestConfig()
     custom_domain: CustomDomainConfig | None = None
 
     @model_validator(mode="after")

@@ -12,7 +12,7 @@ from constructs import Construct
 from services.items.auth import ItemsUserPool
 from services.items.function import ItemsFunction
 from services.items.request_models import json_schema_of
-from services.items.runtime.items_api.models import ItemIn
+from services.items.runtime.items_api.models import IngestRequest, ItemIn
 from services.platform.logs import encrypted_log_group
 from services.platform.waf import RegionalWebAcl
 from stages.config import CustomDomainConfig, EnvironmentConfig
@@ -165,6 +165,24 @@ class ItemsRestApi(Construct):
             **protected,
         )
         item.add_method("DELETE", request_parameters=path_parameter, request_validator=validate_parameters, **protected)
+
+        # Bulk import. Never cached: an upload's status changes while the worker runs.
+        ingest_model = api.add_model(
+            "IngestModel",
+            content_type="application/json",
+            model_name="IngestRequest",
+            schema=json_schema_of(IngestRequest),
+        )
+        ingest = api.root.add_resource("ingest")
+        ingest.add_method(
+            "POST", request_models={"application/json": ingest_model}, request_validator=validate_body, **protected
+        )
+        ingest.add_resource("{ingest_id}").add_method(
+            "GET",
+            request_parameters={"method.request.path.ingest_id": True},
+            request_validator=validate_parameters,
+            **protected,
+        )
 
     def _add_usage_plan(self, env_config: EnvironmentConfig) -> None:
         api_config = env_config.api

@@ -1,21 +1,21 @@
 """The items API function: a ServiceFunction with the items data grants and, in prod, provisioned
 concurrency on its `live` alias that scales with use."""
 
-from pathlib import Path
-
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from services.items.assets import METRICS_NAMESPACE, RUNTIME_DIR
 from services.items.data import LIST_INDEX_NAME, ItemsTables
+from services.items.ingest import ingest_environment
+from services.items.runtime.items_ingest.layout import UPLOAD_PREFIX
 from services.items.secrets import ItemsSecrets
 from services.platform.function import ServiceFunction
 from stages.config import EnvironmentConfig
 
-RUNTIME_DIR = Path(__file__).parent / "runtime"
 SERVICE_NAME = "items"
-METRICS_NAMESPACE = "ServerlessPythonDelivery"
 # Scale provisioned concurrency out when this share of it is in use.
 PROVISIONED_UTILIZATION_TARGET = 0.7
 
@@ -30,6 +30,7 @@ class ItemsFunction(ServiceFunction):
         key: kms.IKey,
         tables: ItemsTables,
         secrets: ItemsSecrets,
+        ingest_bucket: s3.IBucket,
     ) -> None:
         settings = env_config.function
         provisioned = settings.provisioned_concurrency
@@ -38,6 +39,7 @@ class ItemsFunction(ServiceFunction):
             "LIST_INDEX_NAME": LIST_INDEX_NAME,
             "IDEMPOTENCY_TABLE_NAME": tables.idempotency_table.table_name,
             "PAGINATION_SECRET_ARN": secrets.pagination.secret_arn,
+            **ingest_environment(env_config, tables, ingest_bucket),
             "CORS_ALLOWED_ORIGINS": ",".join(env_config.cors_allowed_origins),
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
@@ -61,6 +63,12 @@ class ItemsFunction(ServiceFunction):
             provisioned_concurrency=provisioned.min if provisioned else None,
         )
         self._grant_least_privilege(tables, secrets)
+        # Signing an upload URL needs the permission the upload will use: put, under uploads/ only.
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[ingest_bucket.arn_for_objects(f"{UPLOAD_PREFIX}*")]
+            )
+        )
         if provisioned:
             scaling = self.alias.add_auto_scaling(min_capacity=provisioned.min, max_capacity=provisioned.max)
             scaling.scale_on_utilization(utilization_target=PROVISIONED_UTILIZATION_TARGET)

@@ -5,16 +5,23 @@ import sys
 from pathlib import Path
 
 OPENAPI_PATH = Path(__file__).parent / "openapi.json"
+RUNTIME_DIR = Path(__file__).parent / "runtime"
 TITLE = "Items API"
 VERSION = "1.0.0"
 DESCRIPTION = (
-    "CRUD on items. Every /items route needs a Cognito ID token (Authorization header) and, where the "
-    "environment requires it, the usage plan's API key (X-Api-Key). POST accepts an Idempotency-Key header."
+    "CRUD on items, and bulk import: POST /ingest returns a presigned URL to PUT a JSON Lines or CSV file "
+    "of items to; the file is validated and imported whole or not at all, and GET /ingest/{ingest_id} "
+    "tells the outcome. Every /items and /ingest route needs a Cognito ID token (Authorization header) "
+    "and, where the environment requires it, the usage plan's API key (X-Api-Key). POST accepts an "
+    "Idempotency-Key header."
 )
 
 
 def render() -> str:
-    from services.items.runtime.items_api.handler import app
+    # The function's packages are top-level in the Lambda asset; import them the same way.
+    if str(RUNTIME_DIR) not in sys.path:
+        sys.path.insert(0, str(RUNTIME_DIR))
+    from items_api.handler import app
 
     document = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION, description=DESCRIPTION))
     return json.dumps(document, indent=2, sort_keys=True) + "\n"

@@ -10,8 +10,10 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from services.items.api import ItemsRestApi
+from services.items.assets import METRICS_NAMESPACE
 from services.items.data import ItemsTables
 from services.items.function import ItemsFunction
+from services.items.ingest import ItemsIngest
 from stages.config import EnvironmentConfig
 
 PERIOD = Duration.minutes(5)
@@ -34,6 +36,7 @@ class ItemsOperations(Construct):
         function: ItemsFunction,
         api: ItemsRestApi,
         tables: ItemsTables,
+        ingest: ItemsIngest,
     ) -> None:
         super().__init__(scope, construct_id)
         thresholds = env_config.alarms
@@ -108,6 +111,26 @@ class ItemsOperations(Construct):
             "Failed asynchronous invocations are waiting in the dead-letter queue",
         )
 
+        worker = ingest.worker.alias
+        self._alarm(
+            "IngestWorkerErrors",
+            worker.metric_errors(period=PERIOD, statistic="Sum"),
+            thresholds.lambda_errors,
+            "The ingest worker failed (uploads are retried, then kept in the ingest dead-letter queue)",
+        )
+        self._alarm(
+            "IngestDeadLetters",
+            ingest.dead_letter_queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Max"),
+            1,
+            "Upload events could not be delivered or failed every attempt: see the ingest dead-letter queue",
+        )
+        self._alarm(
+            "IngestQueueAge",
+            ingest.queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Max"),
+            env_config.ingest.queue_age_alarm_seconds,
+            "Uploads wait too long for the ingest worker (seconds)",
+        )
+
         region = Stack.of(self).region
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=f"items-{env_config.name}-{region}", default_interval=Duration.hours(3)
@@ -157,6 +180,36 @@ class ItemsOperations(Construct):
             ),
             cloudwatch.GraphWidget(title="Table throttles", left=[throttle_events], width=8),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=8),
+        )
+        uploads = [
+            cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=name,
+                dimensions_map={"service": "items-ingest"},
+                period=PERIOD,
+                statistic="Sum",
+            )
+            for name in ("UploadAccepted", "UploadRejected", "RecordsImported")
+        ]
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Uploads accepted / rejected, records imported", left=uploads, width=6),
+            cloudwatch.GraphWidget(
+                title="Ingest queue",
+                left=[ingest.queue.metric_approximate_number_of_messages_visible(period=PERIOD)],
+                right=[ingest.queue.metric_approximate_age_of_oldest_message(period=PERIOD)],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Ingest worker errors and duration (ms)",
+                left=[worker.metric_errors(period=PERIOD)],
+                right=[worker.metric_duration(period=PERIOD, statistic="p99")],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Ingest dead letters",
+                left=[ingest.dead_letter_queue.metric_approximate_number_of_messages_visible(period=PERIOD)],
+                width=6,
+            ),
         )
         self.dashboard_url = (
             f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"

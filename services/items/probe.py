@@ -1,7 +1,11 @@
-"""The synthetic request the pre-traffic hook sends to each new version: GET /health as API Gateway
-(REST, proxy integration) would deliver it."""
+"""The synthetic events the pre-traffic hooks send to each new version: GET /health as API Gateway
+(REST, proxy integration) would deliver it to the API function, and a one-message SQS batch for the
+ingest worker."""
 
 from typing import Any
+
+HEALTHY_API_RESPONSE = {"statusCode": 200}
+HEALTHY_WORKER_RESPONSE: dict[str, Any] = {"batchItemFailures": []}
 
 
 def health_probe_event() -> dict[str, Any]:
@@ -26,4 +30,30 @@ def health_probe_event() -> dict[str, Any]:
         },
         "body": None,
         "isBase64Encoded": False,
+    }
+
+
+def ingest_probe_event() -> dict[str, Any]:
+    """What the ingest worker's pre-traffic hook sends: an SQS batch (the shape Lambda's event source
+    delivers) of one message that is not an upload. The worker must take it apart, acknowledge it and
+    report no failures; nothing is read or written."""
+    return {
+        "Records": [
+            {
+                "messageId": "pre-traffic-hook",
+                "receiptHandle": "pre-traffic-hook",
+                "body": '{"probe":"codedeploy-pre-traffic-hook"}',
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "0",
+                    "SenderId": "codedeploy-pre-traffic-hook",
+                    "ApproximateFirstReceiveTimestamp": "0",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-1:000000000000:pre-traffic-hook",
+                "awsRegion": "eu-west-1",
+            }
+        ]
     }

@@ -17,6 +17,7 @@ _LIMITS = {
     "minimum": "minimum",
     "maximum": "maximum",
     "pattern": "pattern",
+    "enum": "enum",
 }
 
 

@@ -7,8 +7,14 @@ from services.items.api import ItemsRestApi
 from services.items.auth import ItemsUserPool
 from services.items.data import ItemsTables
 from services.items.function import ItemsFunction
+from services.items.ingest import ItemsIngest
 from services.items.operations import ItemsOperations
-from services.items.probe import health_probe_event
+from services.items.probe import (
+    HEALTHY_API_RESPONSE,
+    HEALTHY_WORKER_RESPONSE,
+    health_probe_event,
+    ingest_probe_event,
+)
 from services.items.secrets import ItemsSecrets
 from services.platform.delivery import ProgressiveDelivery
 from services.platform.keys import ServiceKey
@@ -23,7 +29,7 @@ class ItemsStack(Stack):
             stack_name=f"{env_config.name}-items",
             description=(
                 f"Items service ({env_config.name}): Cognito-protected REST API on Lambda (Powertools) "
-                "over DynamoDB, with alarms and a dashboard"
+                "over DynamoDB, bulk import through an S3 staging bucket, with alarms and a dashboard"
             ),
             termination_protection=env_config.is_production,
             **kwargs,  # type: ignore[arg-type]
@@ -34,11 +40,27 @@ class ItemsStack(Stack):
         )
         tables = ItemsTables(self, "Data", env_config=env_config, key=key)
         secrets = ItemsSecrets(self, "Secrets", env_config=env_config, key=key)
-        function = ItemsFunction(self, "Function", env_config=env_config, key=key, tables=tables, secrets=secrets)
+        ingest = ItemsIngest(self, "Ingest", env_config=env_config, key=key, tables=tables)
+        function = ItemsFunction(
+            self,
+            "Function",
+            env_config=env_config,
+            key=key,
+            tables=tables,
+            secrets=secrets,
+            ingest_bucket=ingest.bucket,
+        )
         auth = ItemsUserPool(self, "Auth", env_config=env_config)
         api = ItemsRestApi(self, "Api", env_config=env_config, key=key, function=function, auth=auth)
         operations = ItemsOperations(
-            self, "Operations", env_config=env_config, key=key, function=function, api=api, tables=tables
+            self,
+            "Operations",
+            env_config=env_config,
+            key=key,
+            function=function,
+            api=api,
+            tables=tables,
+            ingest=ingest,
         )
         self.delivery = ProgressiveDelivery(
             self,
@@ -48,7 +70,20 @@ class ItemsStack(Stack):
             key=key,
             topic=operations.topic,
             probe_event=health_probe_event(),
+            expected_response=HEALTHY_API_RESPONSE,
             extra_alarms=[operations.alarms["Api5xxRate"]],
+        )
+        # The worker is released like the API function; its duration alarm allows most of its timeout.
+        self.ingest_delivery = ProgressiveDelivery(
+            self,
+            "IngestDelivery",
+            target=ingest.worker,
+            env_config=env_config,
+            key=key,
+            topic=operations.topic,
+            probe_event=ingest_probe_event(),
+            expected_response=HEALTHY_WORKER_RESPONSE,
+            duration_threshold_ms=env_config.ingest.worker_timeout_seconds * 800,
         )
         # The API serves traffic only once its data and secret exist (row A5: explicit dependencies).
         api.rest_api.node.add_dependency(tables, secrets)
@@ -66,6 +101,10 @@ class ItemsStack(Stack):
             self, "ApiKeyId", value=api.api_key.key_id, description="Id of the client API key (value in the console)"
         )
         CfnOutput(self, "TableName", value=tables.table.table_name, description="Items table")
+        CfnOutput(self, "IngestBucketName", value=ingest.bucket.bucket_name, description="Staging bucket of uploads")
+        CfnOutput(
+            self, "IngestDeadLetterQueueUrl", value=ingest.dead_letter_queue.queue_url, description="Failed uploads"
+        )
         CfnOutput(self, "FunctionArn", value=function.alias.function_arn, description="The live alias of the function")
         CfnOutput(self, "DashboardUrl", value=operations.dashboard_url, description="CloudWatch dashboard")
         CfnOutput(self, "AlarmTopicArn", value=operations.topic.topic_arn, description="Subscribe to receive alarms")

@@ -45,6 +45,10 @@ def deployment_config(scope: Construct, name: str, shift: TrafficShift) -> coded
     return codedeploy.LambdaDeploymentConfig(scope, "DeploymentConfig", traffic_routing=routing)
 
 
+def _compact_json(value: Mapping[str, Any]) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 def version_metric(function: ServiceFunction, metric_name: str, statistic: str) -> cloudwatch.Metric:
     """A metric of the alias's invocations served by the version being deployed only, so an alarm about
     the old version can never block (or roll back) the deployment of a fix."""
@@ -73,6 +77,8 @@ class ProgressiveDelivery(Construct):
         key: kms.IKey,
         topic: sns.ITopic,
         probe_event: Mapping[str, Any],
+        expected_response: Mapping[str, Any],
+        duration_threshold_ms: int | None = None,
         extra_alarms: Sequence[cloudwatch.IAlarm] = (),
     ) -> None:
         super().__init__(scope, construct_id)
@@ -84,7 +90,7 @@ class ProgressiveDelivery(Construct):
             self._alarm(
                 "NewVersionDurationP99",
                 version_metric(target, "Duration", "p99"),
-                thresholds.lambda_duration_p99_ms,
+                duration_threshold_ms or thresholds.lambda_duration_p99_ms,
                 periods=2,
             ),
             *extra_alarms,
@@ -104,8 +110,8 @@ class ProgressiveDelivery(Construct):
             handler="deploy_hooks.pre_traffic.lambda_handler",
             environment={
                 "TARGET_VERSION_ARN": target.version.function_arn,
-                "PROBE_EVENT": json.dumps(probe_event, sort_keys=True, separators=(",", ":")),
-                "EXPECTED_STATUS": "200",
+                "PROBE_EVENT": _compact_json(probe_event),
+                "EXPECTED_RESPONSE": _compact_json(expected_response),
                 "POWERTOOLS_SERVICE_NAME": "deploy-hooks",
             },
             **hook_settings,

@@ -314,6 +314,8 @@ def test_items_routes_require_cognito_and_health_does_not(templates: dict[str, d
         ("{item_id}", "GET"): "COGNITO_USER_POOLS",
         ("{item_id}", "PUT"): "COGNITO_USER_POOLS",
         ("{item_id}", "DELETE"): "COGNITO_USER_POOLS",
+        ("ingest", "POST"): "COGNITO_USER_POOLS",
+        ("{ingest_id}", "GET"): "COGNITO_USER_POOLS",
     }
     _, authorizer = only_resource(templates["dev"], "AWS::ApiGateway::Authorizer")
     assert authorizer["Properties"]["Type"] == "COGNITO_USER_POOLS"
@@ -332,7 +334,7 @@ def test_items_routes_require_an_api_key_of_the_usage_plan(templates: dict[str, 
 
 def test_request_bodies_are_validated_against_the_item_model(templates: dict[str, dict[str, Any]]) -> None:
     template = templates["dev"]
-    _, model = only_resource(template, "AWS::ApiGateway::Model")
+    model = resource_with_prefix(template, "AWS::ApiGateway::Model", "ApiRestApiItemModel")
     schema = model["Properties"]["Schema"]
     assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
     assert schema["required"] == ["name"]
@@ -341,7 +343,11 @@ def test_request_bodies_are_validated_against_the_item_model(templates: dict[str
     assert schema["properties"]["quantity"] == {"type": "integer", "minimum": 0, "maximum": 1000000}
     validators = {k: v["Properties"] for k, v in resources_of(template, "AWS::ApiGateway::RequestValidator").items()}
     methods = _methods(template)
-    for route in (("items", "POST"), ("{item_id}", "PUT")):
+    ingest_schema = resource_with_prefix(template, "AWS::ApiGateway::Model", "ApiRestApiIngestModel")["Properties"]
+    assert ingest_schema["Schema"]["properties"] == {"format": {"type": "string", "enum": ["jsonl", "csv"]}}
+    assert ingest_schema["Schema"]["additionalProperties"] is False
+    assert methods[("{ingest_id}", "GET")]["RequestParameters"] == {"method.request.path.ingest_id": True}
+    for route in (("items", "POST"), ("{item_id}", "PUT"), ("ingest", "POST")):
         validator = validators[methods[route]["RequestValidatorId"]["Ref"]]
         assert validator["ValidateRequestBody"] is True
         assert "ApplicationJson" in json.dumps(methods[route]["RequestModels"]) or methods[route]["RequestModels"]
@@ -442,6 +448,9 @@ def test_alarms_cover_function_api_table_and_dead_letters(templates: dict[str, d
         "TableThrottles",
         "TableSystemErrors",
         "DeadLetters",
+        "IngestWorkerErrors",
+        "IngestDeadLetters",
+        "IngestQueueAge",
     }
     _, topic = only_resource(templates["prod-eu-west-1"], "AWS::SNS::Topic")
     assert "KmsMasterKeyId" in topic["Properties"]
@@ -485,8 +494,8 @@ def test_log_groups_are_encrypted_and_kept_per_environment(templates: dict[str, 
     expected = {"dev": 14, "staging": 30, "prod-eu-west-1": 365, "prod-eu-central-1": 365}
     for stage_id, days in expected.items():
         groups = resources_of(templates[stage_id], "AWS::Logs::LogGroup")
-        # function, API access, WAF (outside dev), pre- and post-traffic hooks
-        assert len(groups) == (4 if stage_id == "dev" else 5)
+        # function, worker, API access, WAF (outside dev), pre- and post-traffic hooks of each function
+        assert len(groups) == (7 if stage_id == "dev" else 8)
         for group in groups.values():
             assert group["Properties"]["RetentionInDays"] == days
             assert "KmsKeyId" in group["Properties"]
@@ -499,6 +508,8 @@ def test_outputs_name_what_operators_and_clients_need(templates: dict[str, dict[
         "UserPoolClientId",
         "ApiKeyId",
         "TableName",
+        "IngestBucketName",
+        "IngestDeadLetterQueueUrl",
         "FunctionArn",
         "DashboardUrl",
         "AlarmTopicArn",
@@ -522,7 +533,7 @@ def test_prod_keeps_stateful_resources_and_protects_them(
         assert pool["DeletionPolicy"] == "Retain"
         assert pool["Properties"]["DeletionProtection"] == "ACTIVE"
         assert pool["Properties"]["MfaConfiguration"] == "ON"
-        for resource_type in ("AWS::KMS::Key", "AWS::SecretsManager::Secret", "AWS::Logs::LogGroup"):
+        for resource_type in ("AWS::KMS::Key", "AWS::SecretsManager::Secret", "AWS::Logs::LogGroup", "AWS::S3::Bucket"):
             for resource in resources_of(template, resource_type).values():
                 assert resource["DeletionPolicy"] == "Retain", resource_type
     for stage_id, stacks in synthesized.stage_assemblies():
@@ -560,4 +571,4 @@ def test_the_lambda_asset_holds_runtime_code_only(synthesized: Synthesized) -> N
         assert files
         assert all(f.endswith(".py") for f in files), files
         packages = {f.split("/")[0] for f in files}
-        assert packages in ({"items_api"}, {"deploy_hooks"}), packages
+        assert packages in ({"items_api", "items_ingest"}, {"deploy_hooks"}), packages

@@ -123,7 +123,7 @@ def test_pre_traffic_hook_probes_the_new_version_with_the_health_route(templates
     statements = [
         s
         for p in resources_of(template, "AWS::IAM::Policy").values()
-        if any("DeliveryPreTrafficHookRole" in json.dumps(r) for r in p["Properties"]["Roles"])
+        if any(r.get("Ref", "").startswith("DeliveryPreTrafficHookRole") for r in p["Properties"]["Roles"])
         for s in p["Properties"]["PolicyDocument"]["Statement"]
     ]
     invoke = [s for s in statements if s["Action"] == "lambda:InvokeFunction"]

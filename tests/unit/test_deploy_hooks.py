@@ -67,7 +67,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clients]:
     monkeypatch.setattr(post_traffic, "client", lambda service: clients.clients[service])
     monkeypatch.setenv("TARGET_VERSION_ARN", TARGET)
     monkeypatch.setenv("PROBE_EVENT", json.dumps(health_probe_event(), sort_keys=True, separators=(",", ":")))
-    monkeypatch.setenv("EXPECTED_STATUS", "200")
+    monkeypatch.setenv("EXPECTED_RESPONSE", '{"statusCode":200}')
     monkeypatch.setenv("ALARM_NAMES", "errors-alarm,throttles-alarm")
     for stub in clients.stubs.values():
         stub.activate()
@@ -105,7 +105,29 @@ def test_a_function_error_fails_the_deployment(aws: Clients) -> None:
 def test_a_wrong_status_code_fails_the_deployment(aws: Clients) -> None:
     aws.expect_invoke({"statusCode": 503, "body": '{"status":"failing"}'})
     aws.expect_report("Failed")
-    assert pre()["reason"].endswith("answered status 503, expected 200")
+    assert pre()["reason"].endswith("answered {'statusCode': 503}, expected {'statusCode': 200}")
+
+
+def test_a_worker_answering_without_failures_lets_traffic_move(aws: Clients, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EXPECTED_RESPONSE", '{"batchItemFailures":[]}')
+    aws.expect_invoke({"batchItemFailures": []})
+    aws.expect_report("Succeeded")
+    assert pre()["status"] == "Succeeded"
+
+
+def test_a_worker_reporting_a_failed_probe_message_fails_the_deployment(
+    aws: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EXPECTED_RESPONSE", '{"batchItemFailures":[]}')
+    aws.expect_invoke({"batchItemFailures": [{"itemIdentifier": "pre-traffic-hook"}]})
+    aws.expect_report("Failed")
+    assert "batchItemFailures" in pre()["reason"]
+
+
+def test_an_answer_that_is_not_an_object_fails_the_deployment(aws: Clients) -> None:
+    aws.expect_invoke(["not", "an", "object"])
+    aws.expect_report("Failed")
+    assert "expected an object" in pre()["reason"]
 
 
 def test_an_answer_that_is_not_json_fails_the_deployment(aws: Clients) -> None:

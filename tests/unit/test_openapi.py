@@ -21,6 +21,8 @@ def test_openapi_document_lists_every_route() -> None:
         ("/items/{item_id}", "get"),
         ("/items/{item_id}", "put"),
         ("/items/{item_id}", "delete"),
+        ("/ingest", "post"),
+        ("/ingest/{ingest_id}", "get"),
     }
     assert document["info"]["title"] == "Items API"
 

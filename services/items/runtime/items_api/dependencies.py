@@ -5,6 +5,7 @@ Idempotency-Key, a list with a cursor), so other requests do not pay for them at
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ import boto3
 from botocore.config import Config
 
 from .errors import IdempotencyInProgressError, IdempotencyKeyReusedError, StorageUnavailableError
+from .logic import IngestJobs, UploadSigner
 from .repository import DynamoDbItemRepository, ItemRepository
 from .settings import settings
 from .tokens import PageTokenSigner
@@ -36,16 +38,19 @@ def use(
     repository: ItemRepository | None = None,
     signer: PageTokenSigner | None = None,
     idempotency_store: BasePersistenceLayer | None = None,
+    ingest_jobs: IngestJobs | None = None,
+    upload_signer: UploadSigner | None = None,
 ) -> None:
     """Replace collaborators (tests, local runs); call with no arguments to restore the defaults."""
+    replacements = {
+        "repository": repository,
+        "signer": signer,
+        "idempotency_store": idempotency_store,
+        "ingest_jobs": ingest_jobs,
+        "upload_signer": upload_signer,
+    }
     _overrides.clear()
-    _overrides.update(
-        {
-            k: v
-            for k, v in {"repository": repository, "signer": signer, "idempotency_store": idempotency_store}.items()
-            if v
-        }
-    )
+    _overrides.update({k: v for k, v in replacements.items() if v})
 
 
 def remember_context(context: Any) -> None:
@@ -66,6 +71,46 @@ def _default_repository() -> ItemRepository:
 
 def repository() -> ItemRepository:
     return _overrides.get("repository") or _default_repository()
+
+
+@cache
+def _default_ingest_jobs() -> IngestJobs:
+    from items_ingest.jobs import DynamoDbJobStore
+
+    return DynamoDbJobStore(_dynamodb(), settings().table_name)
+
+
+def ingest_jobs() -> IngestJobs:
+    jobs: IngestJobs = _overrides.get("ingest_jobs") or _default_ingest_jobs()
+    return jobs
+
+
+@cache
+def _s3_presigner() -> Any:
+    # Virtual-hosted regional URLs (bucket.s3.<region>.amazonaws.com): the global endpoint can redirect
+    # a new bucket's requests, which breaks a signed PUT; a local endpoint (AWS_ENDPOINT_URL) is path-style.
+    addressing = "path" if os.environ.get("AWS_ENDPOINT_URL") else "virtual"
+    return boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": addressing}))
+
+
+def upload_signer() -> UploadSigner:
+    if "upload_signer" in _overrides:
+        signer: UploadSigner = _overrides["upload_signer"]
+        return signer
+    from items_ingest.settings import ingest_settings
+
+    bucket, client = ingest_settings().bucket_name, _s3_presigner()
+
+    def sign(key: str, content_type: str, expires_in: int) -> str:
+        url: str = client.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": bucket, "Key": key, "ContentType": content_type},
+            ExpiresIn=expires_in,
+            HttpMethod="PUT",
+        )
+        return url
+
+    return sign
 
 
 def page_signer() -> PageTokenSigner:

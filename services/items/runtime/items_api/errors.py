@@ -7,6 +7,14 @@ class ItemNotFoundError(LookupError):
         self.item_id = item_id
 
 
+class IngestNotFoundError(LookupError):
+    """No ingest job with this id belongs to the caller (another caller's job is not disclosed)."""
+
+    def __init__(self, ingest_id: str) -> None:
+        super().__init__(f"ingest {ingest_id} not found")
+        self.ingest_id = ingest_id
+
+
 class InvalidPageTokenError(ValueError):
     """The list cursor a client sent back is not one this API issued."""
 
@@ -19,6 +27,10 @@ class StorageUnavailableError(RuntimeError):
     """The table throttled or timed out; nothing was written, the client may retry."""
 
     retry_after_seconds = 1
+
+
+class InvalidIdempotencyKeyError(ValueError):
+    """The Idempotency-Key header does not have the allowed shape."""
 
 
 class IdempotencyKeyReusedError(ValueError):

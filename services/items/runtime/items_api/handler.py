@@ -4,6 +4,7 @@
 import json
 import os
 import re
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -23,18 +24,30 @@ from . import logic
 from .errors import (
     IdempotencyInProgressError,
     IdempotencyKeyReusedError,
+    IngestNotFoundError,
+    InvalidIdempotencyKeyError,
     InvalidPageTokenError,
     ItemNotFoundError,
     StorageUnavailableError,
     UnauthenticatedError,
 )
-from .models import IDEMPOTENCY_KEY_PATTERN, ITEM_ID_PATTERN, Item, ItemIn, ItemPage
+from .models import (
+    IDEMPOTENCY_KEY_PATTERN,
+    ITEM_ID_PATTERN,
+    IngestJob,
+    IngestRequest,
+    IngestTicket,
+    Item,
+    ItemIn,
+    ItemPage,
+)
 from .observability import logger, metrics, tracer
 from .settings import cors_origins
 
 MAX_BODY_BYTES = 64 * 1024
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 ItemId = Annotated[str, Path(pattern=ITEM_ID_PATTERN, description="32 lower-case hex characters")]
+IngestId = Annotated[str, Path(pattern=ITEM_ID_PATTERN, description="32 lower-case hex characters")]
 
 
 def _cors() -> CORSConfig:
@@ -74,6 +87,33 @@ def _create(request: dict[str, Any]) -> dict[str, Any]:
     return item.model_dump()
 
 
+def _start_ingest(request: dict[str, Any]) -> dict[str, Any]:
+    from items_ingest.settings import ingest_settings
+
+    ticket = logic.start_ingest(
+        deps.ingest_jobs(),
+        deps.upload_signer(),
+        IngestRequest.model_validate(request["payload"]),
+        caller=request["caller"],
+        settings=ingest_settings(),
+    )
+    return ticket.model_dump()
+
+
+def _once_per_key(operation: Callable[[dict[str, Any]], dict[str, Any]], payload: dict[str, Any]) -> dict[str, Any]:
+    """Run a create; with an Idempotency-Key header, a retry with the same key and body gets the first
+    answer back instead of creating again."""
+    caller = _caller()
+    key = app.current_event.headers.get(IDEMPOTENCY_HEADER)  # case-insensitive in Powertools v3
+    if key is None:
+        return operation({"caller": caller, "payload": payload})
+    if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+        raise InvalidIdempotencyKeyError(f"{IDEMPOTENCY_HEADER} must match {IDEMPOTENCY_KEY_PATTERN}")
+    # Keys are scoped per operation, so one key sent to two routes stays two requests.
+    scoped = f"{operation.__name__.strip('_')}:{key}"
+    return deps.run_idempotently(operation, {"caller": caller, "key": scoped, "payload": payload})
+
+
 @app.get("/health", summary="Liveness check", tags=["health"])
 def health() -> Response[str]:
     if os.environ.get("SIMULATE_FAILURE") == "true":  # the rollback drill (dev only, see README)
@@ -84,18 +124,7 @@ def health() -> Response[str]:
 @app.post("/items", summary="Create an item", tags=["items"], responses={201: {"description": "Created"}})
 @tracer.capture_method
 def create_item(payload: ItemIn) -> Response[str]:
-    caller = _caller()
-    key = app.current_event.headers.get(IDEMPOTENCY_HEADER)  # case-insensitive in Powertools v3
-    if key is None:
-        item = Item.model_validate(_create({"caller": caller, "payload": payload.model_dump()}))
-    else:
-        if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
-            return _json(
-                HTTPStatus.BAD_REQUEST, {"message": f"{IDEMPOTENCY_HEADER} must match {IDEMPOTENCY_KEY_PATTERN}"}
-            )
-        item = Item.model_validate(
-            deps.run_idempotently(_create, {"caller": caller, "key": key, "payload": payload.model_dump()})
-        )
+    item = Item.model_validate(_once_per_key(_create, payload.model_dump()))
     metrics.add_metric(name="ItemCreated", unit=MetricUnit.Count, value=1)
     return _json(HTTPStatus.CREATED, item.model_dump_json(), headers={"Location": f"/items/{item.id}"})
 
@@ -135,6 +164,25 @@ def delete_item(item_id: ItemId) -> Response[str]:
     return Response(status_code=HTTPStatus.NO_CONTENT.value, body="")
 
 
+@app.post(
+    "/ingest",
+    summary="Start an upload: get a presigned URL to PUT a JSON Lines or CSV file of items to",
+    tags=["ingest"],
+    responses={201: {"description": "Created", "content": {"application/json": {"model": IngestTicket}}}},
+)
+@tracer.capture_method
+def start_ingest(payload: IngestRequest) -> Response[str]:
+    ticket = IngestTicket.model_validate(_once_per_key(_start_ingest, payload.model_dump()))
+    metrics.add_metric(name="UploadStarted", unit=MetricUnit.Count, value=1)
+    return _json(HTTPStatus.CREATED, ticket.model_dump_json(), headers={"Location": f"/ingest/{ticket.id}"})
+
+
+@app.get("/ingest/<ingest_id>", summary="Read an upload's status and outcome", tags=["ingest"])
+@tracer.capture_method
+def get_ingest(ingest_id: IngestId) -> IngestJob:
+    return logic.get_ingest(deps.ingest_jobs(), ingest_id, caller=_caller())
+
+
 @app.exception_handler(RequestValidationError)
 def _invalid_request(error: RequestValidationError) -> Response[str]:
     problems = [
@@ -158,8 +206,14 @@ def _unauthenticated(error: UnauthenticatedError) -> Response[str]:
 
 
 @app.exception_handler(ItemNotFoundError)
-def _item_not_found(error: ItemNotFoundError) -> Response[str]:
+@app.exception_handler(IngestNotFoundError)
+def _not_found(error: LookupError) -> Response[str]:
     return _json(HTTPStatus.NOT_FOUND, {"message": str(error)})
+
+
+@app.exception_handler(InvalidIdempotencyKeyError)
+def _bad_idempotency_key(error: InvalidIdempotencyKeyError) -> Response[str]:
+    return _json(HTTPStatus.BAD_REQUEST, {"message": str(error)})
 
 
 @app.exception_handler(InvalidPageTokenError)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
@@ -39,6 +39,67 @@ class Item(ItemIn):
 class ItemPage(BaseModel):
     items: list[Item]
     next_token: str | None = None
+
+
+IngestFormat = Literal["jsonl", "csv"]
+IngestStatus = Literal["PENDING", "VALIDATING", "ACCEPTED", "REJECTED", "EXPIRED"]
+# What a client sends as the upload's Content-Type (the presigned URL is signed for it).
+INGEST_CONTENT_TYPES: dict[str, str] = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
+
+
+class IngestRequest(BaseModel):
+    """What a client sends to start an upload: the file's format (JSON Lines or CSV with a header row)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: IngestFormat = "jsonl"
+
+
+class UploadInstructions(BaseModel):
+    url: str
+    method: Literal["PUT"] = "PUT"
+    headers: dict[str, str]
+    expires_at: str
+
+
+class IngestLimitsOut(BaseModel):
+    max_bytes: int
+    max_records: int
+
+
+class IngestTicket(BaseModel):
+    """The answer to POST /ingest: where to upload the file, until when, and within which limits."""
+
+    id: str
+    status: IngestStatus
+    upload: UploadInstructions
+    limits: IngestLimitsOut
+
+
+class RecordError(BaseModel):
+    """One invalid record: its line in the file (1 = the first line, the header in CSV) and why."""
+
+    line: int
+    message: str
+
+
+class IngestJob(BaseModel):
+    """An upload and its outcome: PENDING until the file arrives, VALIDATING while the worker reads it,
+    then ACCEPTED (every record imported) or REJECTED (nothing imported, `reason` says why); EXPIRED
+    when the upload URL expired before a file arrived."""
+
+    id: str
+    status: IngestStatus
+    format: IngestFormat
+    created_at: str
+    updated_at: str
+    created_by: str = ""
+    upload_expires_at: str
+    records: int | None = None
+    imported: int | None = None
+    invalid_records: int | None = None
+    reason: str | None = None
+    errors: list[RecordError] = Field(default_factory=list)
 
 
 class ErrorBody(BaseModel):

@@ -10,7 +10,7 @@ from .errors import StorageUnavailableError
 from .models import Item
 
 ITEM_TYPE = "ITEM"
-_RETRYABLE_CODES = frozenset(
+RETRYABLE_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
         "ThrottlingException",
@@ -20,7 +20,7 @@ _RETRYABLE_CODES = frozenset(
         "TransactionConflictException",
     }
 )
-_CONDITION_FAILED = "ConditionalCheckFailedException"
+CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 class ItemRepository(Protocol):
@@ -43,7 +43,7 @@ def _key(item_id: str) -> dict[str, dict[str, str]]:
     return {"pk": {"S": f"{ITEM_TYPE}#{item_id}"}, "sk": {"S": ITEM_TYPE}}
 
 
-def _to_record(item: Item) -> dict[str, dict[str, str]]:
+def item_record(item: Item) -> dict[str, dict[str, str]]:
     return {
         **_key(item.id),
         "gsi1pk": {"S": ITEM_TYPE},
@@ -80,13 +80,13 @@ class DynamoDbItemRepository:
         self._call(
             "put_item",
             TableName=self._table,
-            Item=_to_record(item),
+            Item=item_record(item),
             ConditionExpression="attribute_not_exists(pk)",
         )
 
     def replace(self, item: Item) -> bool:
         return self._conditional(
-            "put_item", TableName=self._table, Item=_to_record(item), ConditionExpression="attribute_exists(pk)"
+            "put_item", TableName=self._table, Item=item_record(item), ConditionExpression="attribute_exists(pk)"
         )
 
     def get(self, item_id: str) -> Item | None:
@@ -117,18 +117,27 @@ class DynamoDbItemRepository:
         try:
             self._call(operation, **kwargs)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+            if error_code(error) == CONDITION_FAILED:
                 return False
             raise
         return True
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            result: dict[str, Any] = getattr(self._client, operation)(**kwargs)
-            return result
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in _RETRYABLE_CODES:
-                raise StorageUnavailableError(str(error)) from error
-            raise
-        except BotoCoreError as error:  # connect/read timeouts, endpoint errors
+        return call(self._client, operation, **kwargs)
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def call(client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
+    """One DynamoDB call; throttles, transient errors and timeouts become StorageUnavailableError."""
+    try:
+        result: dict[str, Any] = getattr(client, operation)(**kwargs)
+        return result
+    except ClientError as error:
+        if error_code(error) in RETRYABLE_CODES:
             raise StorageUnavailableError(str(error)) from error
+        raise
+    except BotoCoreError as error:  # connect/read timeouts, endpoint errors
+        raise StorageUnavailableError(str(error)) from error

@@ -1,4 +1,5 @@
-"""Before any traffic moves: invoke the new version with a synthetic request and check the answer."""
+"""Before any traffic moves: invoke the new version with a synthetic event and check that its answer
+holds every key and value of the expected response (e.g. {"statusCode": 200} for an API function)."""
 
 import json
 import os
@@ -11,7 +12,7 @@ from .lifecycle import Verdict, client, logger, run_hook
 
 def probe() -> Verdict:
     target = os.environ["TARGET_VERSION_ARN"]  # the version this deployment shifts traffic to
-    expected_status = int(os.environ.get("EXPECTED_STATUS", "200"))
+    expected = json.loads(os.environ["EXPECTED_RESPONSE"])
     response = client("lambda").invoke(
         FunctionName=target, InvocationType="RequestResponse", Payload=os.environ["PROBE_EVENT"].encode()
     )
@@ -21,10 +22,12 @@ def probe() -> Verdict:
         answer = json.loads(response["Payload"].read())
     except ValueError:
         return Verdict(False, f"{target} did not answer JSON")
-    status = answer.get("statusCode") if isinstance(answer, dict) else None
-    if status != expected_status:
-        return Verdict(False, f"{target} answered status {status}, expected {expected_status}")
-    return Verdict(True, f"{target} answered {status}")
+    if not isinstance(answer, dict):
+        return Verdict(False, f"{target} answered {str(answer)[:200]}, expected an object with {expected}")
+    differences = {key: answer.get(key) for key, value in expected.items() if answer.get(key) != value}
+    if differences:
+        return Verdict(False, f"{target} answered {differences}, expected {expected}")
+    return Verdict(True, f"{target} answered {expected}")
 
 
 @logger.inject_lambda_context

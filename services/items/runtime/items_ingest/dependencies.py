@@ -1,0 +1,48 @@
+"""The worker's AWS clients and stores, built on first use and replaceable in tests."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from .jobs import DynamoDbJobStore
+from .settings import ingest_settings
+from .uploads import S3UploadReader
+
+# The worker has time to wait out throttles (SQS retries the message after that).
+AWS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
+
+_overrides: dict[str, Any] = {}
+
+
+def use(*, jobs: Any = None, reader: Any = None) -> None:
+    """Replace collaborators (tests); call with no arguments to restore the defaults."""
+    _overrides.clear()
+    _overrides.update({k: v for k, v in {"jobs": jobs, "reader": reader}.items() if v})
+
+
+@cache
+def _default_jobs() -> DynamoDbJobStore:
+    return DynamoDbJobStore(boto3.client("dynamodb", config=AWS_CLIENT_CONFIG), ingest_settings().table_name)
+
+
+@cache
+def _default_reader() -> S3UploadReader:
+    return S3UploadReader(boto3.client("s3", config=AWS_CLIENT_CONFIG))
+
+
+def jobs() -> Any:
+    return _overrides.get("jobs") or _default_jobs()
+
+
+def reader() -> Any:
+    return _overrides.get("reader") or _default_reader()
+
+
+def clear() -> None:
+    for cached in (_default_jobs, _default_reader, ingest_settings):
+        cached.cache_clear()
+    use()
