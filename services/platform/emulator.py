@@ -1,8 +1,12 @@
 """Local AWS emulation for tests and `make local-api`: moto in server mode on 127.0.0.1, and the dev
-stage's tables and secret created in it from the synthesized template's own definitions (key schema,
-indexes, streams, TTL, capacity), so runtime code and infrastructure cannot drift apart."""
+stage's tables, secret, buckets, queues and EventBridge rules created in it from the synthesized
+template's own definitions (key schema, indexes, streams, TTL, capacity, versioning, bucket
+notifications, redrive policies, event patterns and targets), so runtime code and infrastructure
+cannot drift apart. Functions are not created (moto runs Lambda code in Docker only); their
+environment is read from the template so callers can run the handlers in-process."""
 
 import json
+import re
 import secrets
 import socket
 import subprocess
@@ -15,6 +19,8 @@ from typing import Any
 import boto3
 
 REGION = "eu-west-1"
+# CloudFormation spells two CORS keys differently from the S3 API.
+_CORS_KEYS = {"MaxAge": "MaxAgeSeconds", "Id": "ID"}
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
@@ -80,6 +86,94 @@ def create_table(dynamodb: Any, name: str, table: dict[str, Any]) -> None:
         dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=table["TimeToLiveSpecification"])
 
 
+class _Names:
+    """What Ref and Fn::GetAtt(Arn) of each created resource resolve to in the emulator."""
+
+    def __init__(self) -> None:
+        self.refs: dict[str, str] = {}
+        self.arns: dict[str, str] = {}
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"Ref"} and value["Ref"] in self.refs:
+                return self.refs[value["Ref"]]
+            if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][1] == "Arn" and value["Fn::GetAtt"][0] in self.arns:
+                return self.arns[value["Fn::GetAtt"][0]]
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+
+def _of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {k: v["Properties"] for k, v in template["Resources"].items() if v["Type"] == resource_type}
+
+
+def _create_buckets(endpoint: str, template: dict[str, Any], names: _Names) -> None:
+    s3 = client("s3", endpoint)
+    for logical_id, bucket in sorted(_of_type(template, "AWS::S3::Bucket").items()):
+        name = logical_id.lower()
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        names.refs[logical_id], names.arns[logical_id] = name, f"arn:aws:s3:::{name}"
+        if bucket.get("VersioningConfiguration"):
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=bucket["VersioningConfiguration"])
+        if bucket.get("CorsConfiguration"):
+            rules = [
+                {_CORS_KEYS.get(key, key): value for key, value in rule.items()}
+                for rule in bucket["CorsConfiguration"]["CorsRules"]
+            ]
+            s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
+        notifications = bucket.get("NotificationConfiguration", {})
+        if notifications.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled"):
+            s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
+
+
+def _create_queues(endpoint: str, template: dict[str, Any], names: _Names) -> None:
+    sqs = client("sqs", endpoint)
+    queues = _of_type(template, "AWS::SQS::Queue")
+    # Dead-letter queues first: a redrive policy names its queue's ARN.
+    for logical_id in sorted(queues, key=lambda k: "RedrivePolicy" in queues[k]):
+        queue = queues[logical_id]
+        attributes = {
+            name: str(queue[name]) for name in ("VisibilityTimeout", "MessageRetentionPeriod") if name in queue
+        }
+        if "RedrivePolicy" in queue:
+            attributes["RedrivePolicy"] = json.dumps(names.resolve(queue["RedrivePolicy"]))
+        url = sqs.create_queue(QueueName=logical_id, Attributes=attributes)["QueueUrl"]
+        names.refs[logical_id] = url
+        names.arns[logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+
+
+def _create_rules(endpoint: str, template: dict[str, Any], names: _Names) -> None:
+    events = client("events", endpoint)
+    for logical_id, rule in sorted(_of_type(template, "AWS::Events::Rule").items()):
+        events.put_rule(
+            Name=logical_id, EventPattern=json.dumps(names.resolve(rule["EventPattern"])), State=rule["State"]
+        )
+        targets = []
+        for target in names.resolve(rule.get("Targets", [])):
+            targets.append({k: v for k, v in target.items() if k in ("Id", "Arn", "DeadLetterConfig", "RetryPolicy")})
+        if targets:
+            events.put_targets(Rule=logical_id, Targets=targets)
+
+
+def function_environment(template: dict[str, Any], logical_id_prefix: str, names: _Names) -> dict[str, str]:
+    """The environment variables the template gives a function, with references resolved to the
+    emulated resources."""
+    functions = _of_type(template, "AWS::Lambda::Function")
+    # A logical id is the construct path without duplicates plus an 8-character hash.
+    (function,) = [f for k, f in functions.items() if re.fullmatch(f"{logical_id_prefix}[0-9A-F]{{8}}", k)]
+    variables: dict[str, Any] = names.resolve(function["Environment"]["Variables"])
+    unresolved = sorted(k for k, v in variables.items() if not isinstance(v, str))
+    if unresolved:
+        raise ValueError(f"{logical_id_prefix}: cannot resolve {unresolved} in the emulator")
+    return variables
+
+
 @dataclass(frozen=True)
 class ItemsResources:
     endpoint: str
@@ -88,6 +182,13 @@ class ItemsResources:
     idempotency_table_name: str
     pagination_secret_arn: str
     template: dict[str, Any]
+    # The ingest path: where uploads land and the queue the upload rule feeds.
+    ingest_bucket: str
+    ingest_queue_url: str
+    ingest_dead_letter_queue_url: str
+    # The functions' environments as the stack sets them (tables, secret, bucket, limits).
+    api_environment: dict[str, str]
+    worker_environment: dict[str, str]
 
 
 def create_items_resources(endpoint: str, template: dict[str, Any]) -> ItemsResources:
@@ -108,6 +209,18 @@ def create_items_resources(endpoint: str, template: dict[str, Any]) -> ItemsReso
     ]
     arn = client("secretsmanager", endpoint).create_secret(Name=secret_id, SecretString=json.dumps(value))["ARN"]
     (list_index,) = tables[items_id]["GlobalSecondaryIndexes"]
+
+    names = _Names()
+    names.refs.update({logical_id: logical_id for logical_id in tables})
+    names.refs[secret_id] = arn
+    _create_buckets(endpoint, template, names)
+    _create_queues(endpoint, template, names)
+    _create_rules(endpoint, template, names)
+    worker_environment = function_environment(template, "IngestWorkerFunction", names)
+    api_environment = function_environment(template, "Function", names)
+    (rule,) = [r for r in _of_type(template, "AWS::Events::Rule").values() if r.get("Targets")]
+    (target,) = rule["Targets"]
+    queue_id = target["Arn"]["Fn::GetAtt"][0]
     return ItemsResources(
         endpoint=endpoint,
         table_name=items_id,
@@ -115,4 +228,53 @@ def create_items_resources(endpoint: str, template: dict[str, Any]) -> ItemsReso
         idempotency_table_name=idempotency_id,
         pagination_secret_arn=arn,
         template=template,
+        ingest_bucket=worker_environment["INGEST_BUCKET_NAME"],
+        ingest_queue_url=names.refs[queue_id],
+        ingest_dead_letter_queue_url=names.refs[target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]],
+        api_environment=api_environment,
+        worker_environment=worker_environment,
     )
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """The event Lambda's SQS event source delivers for messages from ReceiveMessage."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": m.get("MessageAttributes", {}),
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
+
+
+def poll_queue_once(endpoint: str, queue_url: str, handler: Any, context: Any, batch_size: int = 5) -> int:
+    """What Lambda's SQS event source does, once: receive a batch, invoke the handler with it, delete
+    the messages it did not report as failed, and make the failed ones visible again at once (in AWS
+    they reappear after the visibility timeout and go to the dead-letter queue after maxReceiveCount).
+    Returns the number of messages handed to the handler."""
+    sqs = client("sqs", endpoint)
+    messages = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=batch_size, AttributeNames=["All"], MessageAttributeNames=["All"]
+    ).get("Messages", [])
+    if not messages:
+        return 0
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    response = handler(sqs_event(messages, arn), context)
+    failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+    for message in messages:
+        if message["MessageId"] in failed:
+            sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        else:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return len(messages)

@@ -23,27 +23,30 @@ def items_resources(synthesized: Synthesized, moto_endpoint: str) -> ItemsResour
     return create_items_resources(moto_endpoint, synthesized.stage_template("dev"))
 
 
-@pytest.fixture
-def items_handler(items_resources: ItemsResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The items handler wired to the emulated resources exactly as the stack wires it in AWS."""
-    for name, value in {
-        "AWS_ENDPOINT_URL": items_resources.endpoint,
+def _emulated_aws(resources: ItemsResources) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": resources.endpoint,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "TABLE_NAME": items_resources.table_name,
-        "LIST_INDEX_NAME": items_resources.list_index_name,
-        "IDEMPOTENCY_TABLE_NAME": items_resources.idempotency_table_name,
-        "PAGINATION_SECRET_ARN": items_resources.pagination_secret_arn,
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_SERVICE_NAME": "items",
-        "POWERTOOLS_METRICS_NAMESPACE": "Integration",
-    }.items():
+    }
+
+
+@pytest.fixture
+def items_handler(items_resources: ItemsResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The items handler wired to the emulated resources exactly as the stack wires it in AWS."""
+    for name, value in {**items_resources.api_environment, **_emulated_aws(items_resources)}.items():
         monkeypatch.setenv(name, value)
+    from items_ingest.settings import ingest_settings
+
     from items_api import dependencies, handler, settings  # after the environment: Metrics reads it at import
 
     caches = (
         settings.settings,
+        ingest_settings,
+        dependencies._default_ingest_jobs,
+        dependencies._s3_presigner,
         dependencies._dynamodb,
         dependencies._default_repository,
         dependencies._default_idempotency_store,
@@ -55,3 +58,15 @@ def items_handler(items_resources: ItemsResources, monkeypatch: pytest.MonkeyPat
     yield handler
     for cached in caches:
         cached.cache_clear()
+
+
+@pytest.fixture
+def ingest_worker(items_resources: ItemsResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The ingest worker's handler wired to the emulated resources exactly as the stack wires it."""
+    for name, value in {**items_resources.worker_environment, **_emulated_aws(items_resources)}.items():
+        monkeypatch.setenv(name, value)
+    from items_ingest import dependencies, handler
+
+    dependencies.clear()
+    yield handler
+    dependencies.clear()
