@@ -1,4 +1,5 @@
-"""Real AWS event shapes for driving handlers, built from the documented API Gateway REST proxy event."""
+"""Real AWS event shapes for driving handlers: API Gateway REST proxy events, S3 events from
+EventBridge, SQS batches."""
 
 from __future__ import annotations
 
@@ -112,3 +113,59 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
+
+
+def s3_object_created(
+    bucket: str, key: str, size: int, version_id: str = "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"
+) -> dict[str, Any]:
+    """An S3 "Object Created" event as EventBridge delivers it (the documented example's shape)."""
+    return {
+        "version": "0",
+        "id": "17793124-05d4-b198-2fde-7ededc63b103",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": "111111111111",
+        "time": "2026-11-12T00:00:00Z",
+        "region": "eu-west-1",
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": {
+                "key": key,
+                "size": size,
+                "etag": "b1946ac92492d2347c6235b4d2611184",
+                "version-id": version_id,
+                "sequencer": "617f08299329d189",
+            },
+            "request-id": "N4N7GDK58NMKJ12R",
+            "requester": "111111111111",
+            "source-ip-address": "1.2.3.4",
+            "reason": "PutObject",
+        },
+    }
+
+
+def sqs_batch(*bodies: str) -> dict[str, Any]:
+    """What Lambda's SQS event source delivers: one record per message, ids msg-0, msg-1, ..."""
+    return {
+        "Records": [
+            {
+                "messageId": f"msg-{n}",
+                "receiptHandle": f"handle-{n}",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1795330729689",
+                    "SenderId": "AIDAIT2UOQQY3AUEKVGXU",
+                    "ApproximateFirstReceiveTimestamp": "1795330729700",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-1:111111111111:dev-items-IngestQueue",
+                "awsRegion": "eu-west-1",
+            }
+            for n, body in enumerate(bodies)
+        ]
+    }

@@ -100,3 +100,71 @@ class InMemoryIdempotencyStore(BasePersistenceLayer):
 
     def _delete_record(self, data_record: DataRecord) -> None:
         self.records.pop(data_record.idempotency_key, None)
+
+
+class InMemoryJobStore:
+    """The ingest job store's contract (items_ingest/jobs.py) over a dict: conditional claim and finish,
+    all-or-nothing import."""
+
+    def __init__(self) -> None:
+        from items_api.models import IngestJob
+
+        self.jobs: dict[str, IngestJob] = {}
+        self.versions: dict[str, str] = {}
+        self.items: dict[str, Item] = {}
+
+    def create(self, job: Any) -> None:
+        if job.id in self.jobs:
+            raise AssertionError(f"job {job.id} created twice")
+        self.jobs[job.id] = job
+
+    def get(self, job_id: str) -> Any:
+        return self.jobs.get(job_id)
+
+    def claim(self, job_id: str, *, version: str, size: int, now: str) -> tuple[Any, Any]:
+        from items_ingest.jobs import Claim
+
+        job = self.jobs.get(job_id)
+        if job is None:
+            return Claim.MISSING, None
+        resumable = job.status == "VALIDATING" and self.versions.get(job_id) == version
+        if job.status != "PENDING" and not resumable:
+            return (Claim.FINISHED if job.status in ("ACCEPTED", "REJECTED") else Claim.OTHER_UPLOAD), job
+        self.versions[job_id] = version
+        self.jobs[job_id] = job.model_copy(update={"status": "VALIDATING", "updated_at": now})
+        return Claim.CLAIMED, self.jobs[job_id]
+
+    def _finishable(self, job_id: str, version: str) -> bool:
+        return self.jobs[job_id].status == "VALIDATING" and self.versions.get(job_id) == version
+
+    def reject(self, job_id: str, *, version: str, reason: str, errors: Any, **counts: Any) -> bool:
+        if not self._finishable(job_id, version):
+            return False
+        now = counts.pop("now")
+        self.jobs[job_id] = self.jobs[job_id].model_copy(
+            update={"status": "REJECTED", "reason": reason, "errors": list(errors), "imported": 0, "updated_at": now}
+            | {k: v for k, v in counts.items() if v is not None}
+        )
+        return True
+
+    def accept(self, job_id: str, *, version: str, items: list[Item], now: str) -> bool:
+        if not self._finishable(job_id, version):
+            return False
+        self.items.update({item.id: item for item in items})
+        self.jobs[job_id] = self.jobs[job_id].model_copy(
+            update={"status": "ACCEPTED", "records": len(items), "imported": len(items), "updated_at": now}
+        )
+        return True
+
+
+class InMemoryUploads:
+    """Uploaded objects by (key, version); reading a missing one answers None, as the S3 reader does."""
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], bytes] = {}
+        self.reads = 0
+
+    def read(self, upload: Any, max_bytes: int) -> bytes | None:
+        self.reads += 1
+        data = self.objects.get((upload.key, upload.version))
+        return None if data is None else data[: max_bytes + 1]

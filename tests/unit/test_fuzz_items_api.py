@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from items_api import dependencies, handler
 from items_api.tokens import PageTokenSigner
 from tests.events import FakeLambdaContext, rest_event
-from tests.unit.fakes import InMemoryIdempotencyStore, InMemoryItemRepository
+from tests.unit.fakes import InMemoryIdempotencyStore, InMemoryItemRepository, InMemoryJobStore
 
 ROUTES = [
     ("GET", "/health", "/health"),
@@ -19,6 +19,8 @@ ROUTES = [
     ("GET", "/items/{item_id}", "/items/{item_id}"),
     ("PUT", "/items/{item_id}", "/items/{item_id}"),
     ("DELETE", "/items/{item_id}", "/items/{item_id}"),
+    ("POST", "/ingest", "/ingest"),
+    ("GET", "/ingest/{item_id}", "/ingest/{ingest_id}"),
 ]
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -36,6 +38,7 @@ bodies = st.one_of(
         {"name": json_values, "description": json_values, "quantity": json_values},
         optional={"extra": json_values},
     ).map(json.dumps),
+    st.fixed_dictionaries({}, optional={"format": st.sampled_from(["jsonl", "csv"]) | json_values}).map(json.dumps),
 )
 header_names = st.sampled_from(
     ["Idempotency-Key", "idempotency-key", "Origin", "Content-Type", "X-Api-Key", "X-Custom"]
@@ -53,6 +56,8 @@ def _invoke(event: dict[str, Any]) -> dict[str, Any]:
         repository=InMemoryItemRepository(),
         signer=PageTokenSigner(b"k" * 32),
         idempotency_store=InMemoryIdempotencyStore(),
+        ingest_jobs=InMemoryJobStore(),
+        upload_signer=lambda key, content_type, expires_in: f"https://bucket.s3.amazonaws.com/{key}",
     )
     try:
         return handler.lambda_handler(event, FakeLambdaContext())
@@ -68,6 +73,13 @@ def _assert_well_behaved(response: dict[str, Any]) -> None:
         assert isinstance(body, dict)
         assert isinstance(body.get("message"), str)
         assert body["message"]
+
+
+def _path_parameters(resource: str, value: str) -> dict[str, str] | None:
+    for name in ("item_id", "ingest_id"):
+        if f"{{{name}}}" in resource:
+            return {name: value}
+    return None
 
 
 @FUZZ
@@ -88,7 +100,7 @@ def test_no_request_to_a_known_route_gets_a_server_error(
         resource=resource,
         raw_body=body,
         query=query or None,
-        path_parameters={"item_id": item_id} if "{item_id}" in resource else None,
+        path_parameters=_path_parameters(resource, item_id),
         headers=headers,
         claims=claims,
     )
