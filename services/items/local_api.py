@@ -1,6 +1,8 @@
 """`make local-api`: the items REST API on 127.0.0.1 — HTTP requests become API Gateway (REST, proxy)
 events for the real handler, a local bearer token stands in for Cognito, and the handler's AWS calls go
-to moto in server mode, whose tables and secret come from the synthesized dev template (cdk.out)."""
+to moto in server mode, whose tables, secret, staging bucket, queues and upload rule come from the
+synthesized dev template (cdk.out). A background thread stands in for Lambda's SQS event source and
+feeds the ingest queue to the real worker handler, so uploads to the presigned URLs are processed."""
 
 import contextlib
 import json
@@ -8,6 +10,7 @@ import os
 import re
 import secrets
 import sys
+import threading
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,7 +27,10 @@ RESOURCES = [
     ("/health", re.compile(r"/health"), False),
     ("/items/{item_id}", re.compile(r"/items/(?P<item_id>[^/]+)"), True),
     ("/items", re.compile(r"/items"), True),
+    ("/ingest/{ingest_id}", re.compile(r"/ingest/(?P<ingest_id>[^/]+)"), True),
+    ("/ingest", re.compile(r"/ingest"), True),
 ]
+POLL_SECONDS = 0.5
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
@@ -121,8 +127,51 @@ def make_server(
     return ThreadingHTTPServer((host, port), Handler)
 
 
+def start_worker(endpoint: str, queue_url: str, worker_handler: LambdaHandler) -> Callable[[], None]:
+    """Poll the ingest queue and hand each batch to the worker, as Lambda's SQS event source does;
+    returns a function that stops the polling."""
+    from services.platform.emulator import poll_queue_once
+
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            try:
+                handled = poll_queue_once(endpoint, queue_url, worker_handler, LocalContext())
+            except Exception as error:
+                sys.stderr.write(f"local-api worker: {error!r}\n")
+                handled = 0
+            if not handled:
+                stop.wait(POLL_SECONDS)
+
+    thread = threading.Thread(target=poll, name="ingest-worker", daemon=True)
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=10)
+
+    return halt
+
+
+def function_environment(resources: Any, endpoint: str) -> dict[str, str]:
+    """Both functions' environments from the template (they agree on every shared name), pointed at
+    the emulator."""
+    from services.platform.emulator import REGION
+
+    return {
+        **resources.worker_environment,
+        **resources.api_environment,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+
 def main() -> int:
-    from services.platform.emulator import REGION, create_items_resources, start_moto
+    from services.platform.emulator import create_items_resources, start_moto
 
     templates = sorted((REPO_ROOT / "cdk.out").glob("assembly-Pipeline-dev/*.template.json"))
     if not templates:
@@ -131,23 +180,13 @@ def main() -> int:
     moto, endpoint = start_moto()
     try:
         resources = create_items_resources(endpoint, json.loads(templates[0].read_text(encoding="utf-8")))
-        os.environ.update(
-            AWS_ENDPOINT_URL=endpoint,
-            AWS_DEFAULT_REGION=REGION,
-            AWS_ACCESS_KEY_ID="local",
-            AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - the emulator accepts any credentials
-            TABLE_NAME=resources.table_name,
-            LIST_INDEX_NAME=resources.list_index_name,
-            IDEMPOTENCY_TABLE_NAME=resources.idempotency_table_name,
-            PAGINATION_SECRET_ARN=resources.pagination_secret_arn,
-            POWERTOOLS_TRACE_DISABLED="true",
-            POWERTOOLS_SERVICE_NAME="items",
-            POWERTOOLS_METRICS_NAMESPACE="Local",
-            CORS_ALLOWED_ORIGINS="http://localhost:3000",
-        )
+        os.environ.update(function_environment(resources, endpoint))
         sys.path.insert(0, str(RUNTIME_DIR))
+        from items_ingest.handler import lambda_handler as worker_handler  # type: ignore[import-not-found]
+
         from items_api.handler import lambda_handler  # type: ignore[import-not-found]
 
+        stop_worker = start_worker(endpoint, resources.ingest_queue_url, worker_handler)
         token = os.environ.get("LOCAL_API_TOKEN") or secrets.token_urlsafe(24)
         server = make_server(lambda_handler, token, port=int(os.environ.get("PORT", "8080")))
         host, port = server.server_address[:2]
@@ -155,6 +194,7 @@ def main() -> int:
         print(f"send: Authorization: Bearer {token}")
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
+        stop_worker()
         return 0
     finally:
         moto.terminate()

@@ -33,3 +33,11 @@ def test_a_forged_token_is_refused(api: Api) -> None:
 
 def test_an_unknown_route_is_a_client_error(api: Api) -> None:
     assert 400 <= api.request("GET", "/no-such-route").status < 500
+
+
+def test_uploads_cannot_be_started_without_a_token(api: Api) -> None:
+    assert api.request("POST", "/ingest", body={"format": "csv"}).status in REFUSED
+
+
+def test_upload_status_cannot_be_read_without_a_token(api: Api) -> None:
+    assert api.request("GET", f"/ingest/{'0' * 32}").status in REFUSED

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -12,19 +13,22 @@ from typing import Any
 
 import pytest
 
-from services.items.local_api import make_server
+from services.items.local_api import make_server, start_worker
+from services.platform.emulator import ItemsResources
 from tests.conftest import REPO_ROOT
 
 TOKEN = "local-test-token"  # noqa: S105 - the local stand-in for a Cognito token
 
 
 @pytest.fixture
-def local_api(items_handler: Any) -> Iterator[str]:
+def local_api(items_handler: Any, ingest_worker: Any, items_resources: ItemsResources) -> Iterator[str]:
     server = make_server(items_handler.lambda_handler, TOKEN)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    stop_worker = start_worker(items_resources.endpoint, items_resources.ingest_queue_url, ingest_worker.lambda_handler)
     host, port = server.server_address[:2]
     yield f"http://{host}:{port}/api/"
+    stop_worker()
     server.shutdown()
     thread.join(timeout=10)
 
@@ -52,7 +56,7 @@ def test_the_smoke_tests_pass_against_the_local_api(local_api: str) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "6 passed" in result.stdout
+    assert "8 passed" in result.stdout
 
 
 def test_an_item_round_trips_over_http(local_api: str) -> None:
@@ -65,3 +69,21 @@ def test_without_the_local_token_the_api_answers_like_cognito(local_api: str) ->
     assert _request(local_api + "items", token=None) == (401, {"message": "Unauthorized"})
     assert _request(local_api + "items", token="forged") == (401, {"message": "Unauthorized"})
     assert _request(local_api + "health", token=None) == (200, {"status": "ok"})
+
+
+def test_an_upload_is_imported_over_http(local_api: str) -> None:
+    status, ticket = _request(local_api + "ingest", "POST", {"format": "csv"})
+    assert status == 201
+    upload = urllib.request.Request(
+        ticket["upload"]["url"], data=b"name,quantity\nover http,3\n", method="PUT", headers=ticket["upload"]["headers"]
+    )
+    with urllib.request.urlopen(upload, timeout=10) as response:
+        assert response.status == 200
+    deadline = time.monotonic() + 20
+    job: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        job = _request(local_api + f"ingest/{ticket['id']}")[1]
+        if job["status"] not in ("PENDING", "VALIDATING"):
+            break
+        time.sleep(0.2)
+    assert (job["status"], job["imported"]) == ("ACCEPTED", 1)
