@@ -7,10 +7,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from items_ingest.layout import UPLOAD_PREFIX
 from services.items.assets import METRICS_NAMESPACE, RUNTIME_DIR
 from services.items.data import LIST_INDEX_NAME, ItemsTables
 from services.items.ingest import ingest_environment
-from services.items.runtime.items_ingest.layout import UPLOAD_PREFIX
 from services.items.secrets import ItemsSecrets
 from services.platform.function import ServiceFunction
 from stages.config import EnvironmentConfig

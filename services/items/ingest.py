@@ -12,9 +12,9 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from items_ingest.layout import UPLOAD_PREFIX
 from services.items.assets import METRICS_NAMESPACE, RUNTIME_DIR
 from services.items.data import ItemsTables
-from services.items.runtime.items_ingest.layout import UPLOAD_PREFIX
 from services.platform.buckets import access_log_bucket, private_bucket
 from services.platform.function import ServiceFunction
 from stages.config import EnvironmentConfig

@@ -182,9 +182,8 @@ def main() -> int:
         resources = create_items_resources(endpoint, json.loads(templates[0].read_text(encoding="utf-8")))
         os.environ.update(function_environment(resources, endpoint))
         sys.path.insert(0, str(RUNTIME_DIR))
-        from items_ingest.handler import lambda_handler as worker_handler  # type: ignore[import-not-found]
-
         from items_api.handler import lambda_handler  # type: ignore[import-not-found]
+        from items_ingest.handler import lambda_handler as worker_handler  # type: ignore[import-not-found]
 
         stop_worker = start_worker(endpoint, resources.ingest_queue_url, worker_handler)
         token = os.environ.get("LOCAL_API_TOKEN") or secrets.token_urlsafe(24)

@@ -136,7 +136,7 @@ def _create_queues(endpoint: str, template: dict[str, Any], names: _Names) -> No
     # Dead-letter queues first: a redrive policy names its queue's ARN.
     for logical_id in sorted(queues, key=lambda k: "RedrivePolicy" in queues[k]):
         queue = queues[logical_id]
-        attributes = {
+        attributes: dict[str, str] = {
             name: str(queue[name]) for name in ("VisibilityTimeout", "MessageRetentionPeriod") if name in queue
         }
         if "RedrivePolicy" in queue:
@@ -210,14 +210,14 @@ def create_items_resources(endpoint: str, template: dict[str, Any]) -> ItemsReso
     arn = client("secretsmanager", endpoint).create_secret(Name=secret_id, SecretString=json.dumps(value))["ARN"]
     (list_index,) = tables[items_id]["GlobalSecondaryIndexes"]
 
-    names = _Names()
-    names.refs.update({logical_id: logical_id for logical_id in tables})
-    names.refs[secret_id] = arn
-    _create_buckets(endpoint, template, names)
-    _create_queues(endpoint, template, names)
-    _create_rules(endpoint, template, names)
-    worker_environment = function_environment(template, "IngestWorkerFunction", names)
-    api_environment = function_environment(template, "Function", names)
+    resolver = _Names()
+    resolver.refs.update({logical_id: logical_id for logical_id in tables})
+    resolver.refs[secret_id] = arn
+    _create_buckets(endpoint, template, resolver)
+    _create_queues(endpoint, template, resolver)
+    _create_rules(endpoint, template, resolver)
+    worker_environment = function_environment(template, "IngestWorkerFunction", resolver)
+    api_environment = function_environment(template, "Function", resolver)
     (rule,) = [r for r in _of_type(template, "AWS::Events::Rule").values() if r.get("Targets")]
     (target,) = rule["Targets"]
     queue_id = target["Arn"]["Fn::GetAtt"][0]
@@ -229,8 +229,8 @@ def create_items_resources(endpoint: str, template: dict[str, Any]) -> ItemsReso
         pagination_secret_arn=arn,
         template=template,
         ingest_bucket=worker_environment["INGEST_BUCKET_NAME"],
-        ingest_queue_url=names.refs[queue_id],
-        ingest_dead_letter_queue_url=names.refs[target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]],
+        ingest_queue_url=resolver.refs[queue_id],
+        ingest_dead_letter_queue_url=resolver.refs[target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]],
         api_environment=api_environment,
         worker_environment=worker_environment,
     )

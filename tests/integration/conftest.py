@@ -38,9 +38,8 @@ def items_handler(items_resources: ItemsResources, monkeypatch: pytest.MonkeyPat
     """The items handler wired to the emulated resources exactly as the stack wires it in AWS."""
     for name, value in {**items_resources.api_environment, **_emulated_aws(items_resources)}.items():
         monkeypatch.setenv(name, value)
-    from items_ingest.settings import ingest_settings
-
     from items_api import dependencies, handler, settings  # after the environment: Metrics reads it at import
+    from items_ingest.settings import ingest_settings
 
     caches = (
         settings.settings,

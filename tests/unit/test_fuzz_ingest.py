@@ -6,8 +6,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from items_ingest import dependencies, handler
 
+from items_ingest import dependencies, handler
 from tests.events import FakeLambdaContext, s3_object_created, sqs_batch
 from tests.unit.test_ingest_worker import BUCKET, WORKER_ENVIRONMENT, World
 

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from items_ingest.validation import MAX_REPORTED_ERRORS, Invalid, Valid, validate_upload
 
 LIMITS = {"max_bytes": 10_000, "max_records": 5}

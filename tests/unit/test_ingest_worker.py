@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from items_ingest import dependencies, handler
-from items_ingest.jobs import imported_item_id
 
 from items_api.models import IngestJob
+from items_ingest import dependencies, handler
+from items_ingest.jobs import imported_item_id
 from services.items.probe import HEALTHY_WORKER_RESPONSE, ingest_probe_event
 from tests.events import FakeLambdaContext, s3_object_created, sqs_batch
 from tests.unit.fakes import InMemoryJobStore, InMemoryUploads

@@ -2,9 +2,9 @@
 
 import json
 
+from items_api.models import ItemIn
 from services.items import openapi
 from services.items.request_models import json_schema_of
-from services.items.runtime.items_api.models import ItemIn
 
 
 def test_committed_openapi_document_is_current() -> None:

@@ -40,8 +40,10 @@ def upload_from_message(body: str, bucket_name: str) -> Upload | None:
     if not isinstance(bucket, dict) or not isinstance(target, dict) or bucket.get("name") != bucket_name:
         return None
     key, size = target.get("key"), target.get("size")
-    match = _UPLOAD_KEY.match(key) if isinstance(key, str) else None
-    if match is None or not isinstance(size, int) or isinstance(size, bool) or size < 0:
+    if not isinstance(key, str) or not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        return None
+    match = _UPLOAD_KEY.match(key)
+    if match is None:
         return None
     version = target.get("version-id") or f"etag:{target.get('etag') or target.get('eTag') or ''}"
     return Upload(bucket=bucket_name, key=key, job_id=match.group(1), version=str(version), size=size)
