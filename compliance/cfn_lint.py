@@ -3,6 +3,7 @@
 A cfn-lint finding is acknowledged only by rule, resource type and message, with a reason, here."""
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -56,26 +57,46 @@ def _resource_type(template: dict[str, Any], logical_id: str) -> str:
     return str(template.get("Resources", {}).get(logical_id, {}).get("Type", ""))
 
 
+def _chunks(templates: list[Path], count: int) -> list[list[Path]]:
+    """Templates spread over `count` lists of about equal total size (biggest first, to the lightest)."""
+    chunks: list[list[Path]] = [[] for _ in range(max(1, min(count, len(templates))))]
+    sizes = [0] * len(chunks)
+    for template in sorted(templates, key=lambda t: t.stat().st_size, reverse=True):
+        lightest = sizes.index(min(sizes))
+        chunks[lightest].append(template)
+        sizes[lightest] += template.stat().st_size
+    return chunks
+
+
 def run_cfn_lint(cdk_out: Path) -> list[LintFinding]:
+    """cfn-lint over every template, one process per CPU (it is single-threaded and takes seconds per
+    template of this app)."""
     templates = templates_in(cdk_out)
     if not templates:
         return []
-    result = subprocess.run(  # noqa: S603 - our own interpreter and our own templates
-        [
-            sys.executable,
-            "-c",
-            "import sys; from cfnlint.runner import main; sys.exit(main())",
-            "--format",
-            "json",
-            *map(str, templates),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode not in (0, 2, 4, 6, 8, 10, 12, 14):  # cfn-lint's bit mask; anything else is a crash
-        raise RuntimeError(f"cfn-lint failed ({result.returncode}): {result.stderr[-2000:]}")
-    return interpret(json.loads(result.stdout or "[]"), cdk_out)
+    processes = [
+        subprocess.Popen(  # noqa: S603 - our own interpreter and our own templates
+            [
+                sys.executable,
+                "-c",
+                "import sys; from cfnlint.runner import main; sys.exit(main())",
+                "--format",
+                "json",
+                *map(str, chunk),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for chunk in _chunks(templates, os.cpu_count() or 1)
+    ]
+    raw: list[dict[str, Any]] = []
+    for process in processes:
+        stdout, stderr = process.communicate()
+        if process.returncode not in (0, 2, 4, 6, 8, 10, 12, 14):  # cfn-lint's bit mask; anything else is a crash
+            raise RuntimeError(f"cfn-lint failed ({process.returncode}): {stderr[-2000:]}")
+        raw.extend(json.loads(stdout or "[]"))
+    return interpret(raw, cdk_out)
 
 
 def interpret(raw: list[dict[str, Any]], cdk_out: Path) -> list[LintFinding]:

@@ -31,7 +31,7 @@ def _run(world: World, body: str) -> list[str]:
     try:
         response = handler.lambda_handler(sqs_batch(body), FakeLambdaContext())
     finally:
-        dependencies.use()
+        dependencies.clear()
     return [f["itemIdentifier"] for f in response["batchItemFailures"]]
 
 
