@@ -3,8 +3,10 @@ infra and integration tests; loaded by tests/conftest.py when aws-cdk-lib is ins
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 from aws_cdk import assertions
 
-from app import build_app, cdk_json_context
+from app import cdk_json_context
 from stages.config import AppConfig, load_config
 from tests.conftest import REPO_ROOT
 
@@ -106,20 +108,23 @@ def offline_env(**extra: str) -> dict[str, str]:
 
 @dataclass
 class BackgroundSynth:
-    """A synth in another process, started early so it overlaps with the session's own synth."""
+    """A synth in another process, started at collection so it overlaps with the tests that need none."""
 
     outdir: Path
     process: subprocess.Popen[str]
+    result: tuple[int, str] | None = None
 
     def wait(self) -> tuple[int, str]:
-        output, _ = self.process.communicate(timeout=600)
-        return self.process.returncode, output
+        if self.result is None:
+            output, _ = self.process.communicate(timeout=600)
+            self.result = (self.process.returncode, output)
+        return self.result
 
 
-def _start(command: list[str], outdir: Path, env: dict[str, str]) -> BackgroundSynth:
-    # Niced, so the session's own synth (which every infra test waits for) gets the CPU first.
+def _start(command: list[str], outdir: Path, env: dict[str, str], nice: int = 10) -> BackgroundSynth:
+    # The synth most tests wait for runs at normal priority, the others niced behind it.
     process = subprocess.Popen(
-        ["nice", "-n", "10", *command],
+        ["nice", "-n", str(nice), *command],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -129,32 +134,65 @@ def _start(command: list[str], outdir: Path, env: dict[str, str]) -> BackgroundS
     return BackgroundSynth(outdir, process)
 
 
-@pytest.fixture(scope="session")
-def background_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BackgroundSynth]:
+SYNTH_FIXTURES = frozenset({"synthesized", "background_synths"})
+_synths: dict[str, BackgroundSynth] = {}
+
+
+def _needs_synth(item: pytest.Item) -> bool:
+    return bool(SYNTH_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def _start_synths() -> None:
+    """Every synth the session needs, each in its own process: the app as `python app.py` (which the
+    templates of most tests come from), the CDK CLI's synth (must write the same files) and the app
+    pointed at other accounts (the acknowledgment registry must still match)."""
     assert CDK_CLI.exists(), "the pinned CDK CLI is missing: run `make install`"
-    python_out = tmp_path_factory.mktemp("python-app")
-    cli_out = tmp_path_factory.mktemp("cdk-cli")
-    accounts_out = tmp_path_factory.mktemp("other-accounts")
-    return {
-        "python app.py": _start([sys.executable, "app.py"], python_out, offline_env(CDK_OUTDIR=str(python_out))),
-        "cdk synth": _start([str(CDK_CLI), "synth", "--quiet", "--output", str(cli_out)], cli_out, offline_env()),
-        "other accounts": _start(
-            [sys.executable, "app.py"],
-            accounts_out,
-            offline_env(CDK_OUTDIR=str(accounts_out), CDK_CONTEXT_JSON=json.dumps(OTHER_ACCOUNTS)),
-        ),
-    }
+    root = Path(tempfile.mkdtemp(prefix="synths-"))
+    outdirs = {name: root / name for name in ("python-app", "cdk-cli", "other-accounts")}
+    for outdir in outdirs.values():
+        outdir.mkdir()
+    _synths["python app.py"] = _start(
+        [sys.executable, "app.py"], outdirs["python-app"], offline_env(CDK_OUTDIR=str(outdirs["python-app"])), nice=0
+    )
+    _synths["cdk synth"] = _start(
+        [str(CDK_CLI), "synth", "--quiet", "--output", str(outdirs["cdk-cli"])], outdirs["cdk-cli"], offline_env()
+    )
+    _synths["other accounts"] = _start(
+        [sys.executable, "app.py"],
+        outdirs["other-accounts"],
+        offline_env(CDK_OUTDIR=str(outdirs["other-accounts"]), CDK_CONTEXT_JSON=json.dumps(OTHER_ACCOUNTS)),
+    )
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that need no synthesis run first, while the synths run in the background."""
+    items.sort(key=_needs_synth)  # stable: the order within each group is kept
+    if any(_needs_synth(item) for item in items):
+        _start_synths()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for synth in _synths.values():
+        if synth.process.poll() is None:
+            synth.process.kill()
+        synth.process.wait()
+        shutil.rmtree(synth.outdir.parent, ignore_errors=True)
+    _synths.clear()
 
 
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Synthesized:
-    # When this run has tests that need the other synths, start them first so they overlap with this one;
-    # a run that needs none (a single infra file, say) does not pay for them.
-    if any("background_synths" in getattr(item, "fixturenames", ()) for item in request.session.items):
-        request.getfixturevalue("background_synths")
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    build_app(outdir=str(outdir)).synth()
-    return Synthesized(outdir=outdir, config=load_config(cdk_json_context(), base_dir=REPO_ROOT))
+def background_synths() -> dict[str, BackgroundSynth]:
+    if not _synths:  # collected without any synth test (e.g. a single test by node id after -p no:...)
+        _start_synths()
+    return _synths
+
+
+@pytest.fixture(scope="session")
+def synthesized(background_synths: dict[str, BackgroundSynth]) -> Synthesized:
+    synth = background_synths["python app.py"]
+    returncode, output = synth.wait()
+    assert returncode == 0, f"python app.py failed:\n{output[-3000:]}"
+    return Synthesized(outdir=synth.outdir, config=load_config(cdk_json_context(), base_dir=REPO_ROOT))
 
 
 @pytest.fixture(scope="session")
