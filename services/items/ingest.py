@@ -17,6 +17,7 @@ from services.items.assets import METRICS_NAMESPACE, RUNTIME_DIR
 from services.items.data import ItemsTables
 from services.platform.buckets import access_log_bucket, private_bucket
 from services.platform.function import ServiceFunction
+from services.platform.queues import dead_letter_queue, encrypted_queue
 from stages.config import EnvironmentConfig
 
 # AWS's advice for an SQS event source: a visibility timeout of six times the function's timeout.
@@ -73,20 +74,11 @@ class ItemsIngest(Construct):
             event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
         )
 
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        self.queue = sqs.Queue(
+        self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", key=key)
+        self.queue = encrypted_queue(
             self,
             "Queue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
+            key=key,
             visibility_timeout=Duration.seconds(settings.worker_timeout_seconds * VISIBILITY_TIMEOUT_FACTOR),
             retention_period=Duration.days(4),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVE_COUNT, queue=self.dead_letter_queue),

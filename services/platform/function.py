@@ -17,6 +17,7 @@ from constructs import Construct
 
 from services.platform.logs import encrypted_log_group
 from services.platform.powertools import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer
+from services.platform.queues import dead_letter_queue
 
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", ".pytest_cache"]
 ALIAS_NAME = "live"
@@ -59,14 +60,7 @@ class ServiceFunction(Construct):
             self, "Logs", key=key, retention_days=log_retention_days, removal_policy=removal_policy
         )
         # Receives events of asynchronous invocations that failed every retry.
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
+        self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", key=key)
         # Its own role, without AWSLambdaBasicExecutionRole: it may write to its own log group only.
         self.role = iam.Role(
             self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description
