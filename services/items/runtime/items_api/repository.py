@@ -114,13 +114,7 @@ class DynamoDbItemRepository:
         return [_from_record(r) for r in response.get("Items", [])], response.get("LastEvaluatedKey")
 
     def _conditional(self, operation: str, **kwargs: Any) -> bool:
-        try:
-            self._call(operation, **kwargs)
-        except ClientError as error:
-            if error_code(error) == CONDITION_FAILED:
-                return False
-            raise
-        return True
+        return conditional_call(self._client, operation, **kwargs)
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         return call(self._client, operation, **kwargs)
@@ -128,6 +122,17 @@ class DynamoDbItemRepository:
 
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def conditional_call(client: Any, operation: str, **kwargs: Any) -> bool:
+    """A write with a ConditionExpression; False when the condition did not hold."""
+    try:
+        call(client, operation, **kwargs)
+    except ClientError as error:
+        if error_code(error) == CONDITION_FAILED:
+            return False
+        raise
+    return True
 
 
 def call(client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:

@@ -13,13 +13,15 @@ from botocore.exceptions import ClientError
 
 from items_api.errors import StorageUnavailableError
 from items_api.models import IngestJob, Item, RecordError
-from items_api.repository import CONDITION_FAILED, RETRYABLE_CODES, call, error_code, item_record
+from items_api.repository import CONDITION_FAILED, call, conditional_call, error_code, item_record
 
 JOB_TYPE = "INGEST"
 # A transaction holds at most 100 actions: the job's update and up to 99 items.
 MAX_TRANSACTION_ITEMS = 99
 _ITEM_IDS = uuid.UUID("8f4e7f57-1b1e-4d63-9d36-2d1c8b7f5a10")
 _RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+# Only the worker that claimed this object version may finish the job.
+_FINISHABLE = "#status = :validating AND object_version = :version"
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -137,7 +139,7 @@ class DynamoDbJobStore:
                 "Key": job_key(job_id),
                 "UpdateExpression": "SET #status = :accepted, records = :count, imported = :count, "
                 "invalid_records = :zero, updated_at = :now",
-                "ConditionExpression": "#status = :validating AND object_version = :version",
+                "ConditionExpression": _FINISHABLE,
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": {
                     ":accepted": {"S": "ACCEPTED"},
@@ -151,33 +153,26 @@ class DynamoDbJobStore:
         }
         puts = [{"Put": {"TableName": self._table, "Item": item_record(item)}} for item in items]
         try:
-            self._client.transact_write_items(TransactItems=[*puts, finish])
+            call(self._client, "transact_write_items", TransactItems=[*puts, finish])
         except ClientError as error:
-            if error_code(error) == "TransactionCanceledException":
-                reasons = [r.get("Code", "") for r in error.response.get("CancellationReasons", [])]
-                if reasons and reasons[-1] == "ConditionalCheckFailed":
-                    return False
-                if _RETRYABLE_REASONS & set(reasons):
-                    raise StorageUnavailableError(str(error)) from error
-            if error_code(error) in RETRYABLE_CODES:
+            if error_code(error) != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code", "") for r in error.response.get("CancellationReasons", [])]
+            if reasons and reasons[-1] == "ConditionalCheckFailed":
+                return False
+            if _RETRYABLE_REASONS & set(reasons):
                 raise StorageUnavailableError(str(error)) from error
             raise
         return True
 
     def _finish(self, job_id: str, version: str, update: str, values: dict[str, Any]) -> bool:
-        try:
-            call(
-                self._client,
-                "update_item",
-                TableName=self._table,
-                Key=job_key(job_id),
-                UpdateExpression=update,
-                ConditionExpression="#status = :validating AND object_version = :version",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={**values, ":validating": {"S": "VALIDATING"}, ":version": {"S": version}},
-            )
-        except ClientError as error:
-            if error_code(error) == CONDITION_FAILED:
-                return False
-            raise
-        return True
+        return conditional_call(
+            self._client,
+            "update_item",
+            TableName=self._table,
+            Key=job_key(job_id),
+            UpdateExpression=update,
+            ConditionExpression=_FINISHABLE,
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={**values, ":validating": {"S": "VALIDATING"}, ":version": {"S": version}},
+        )
