@@ -157,17 +157,9 @@ def start_worker(endpoint: str, queue_url: str, worker_handler: LambdaHandler) -
 def function_environment(resources: Any, endpoint: str) -> dict[str, str]:
     """Both functions' environments from the template (they agree on every shared name), pointed at
     the emulator."""
-    from services.platform.emulator import REGION
+    from services.platform.emulator import client_environment
 
-    return {
-        **resources.worker_environment,
-        **resources.api_environment,
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
+    return {**resources.worker_environment, **resources.api_environment, **client_environment(endpoint)}
 
 
 def main() -> int:

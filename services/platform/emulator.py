@@ -47,6 +47,18 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
     raise TimeoutError("moto_server did not start")
 
 
+def client_environment(endpoint: str) -> dict[str, str]:
+    """What a handler run in-process needs besides its function's environment: its AWS calls go to
+    the emulator, with credentials the emulator accepts, and no X-Ray daemon to send to."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+
 def client(service: str, endpoint: str) -> Any:
     return boto3.client(service, endpoint_url=endpoint, region_name=REGION, **CREDENTIALS)
 
@@ -182,10 +194,8 @@ class ItemsResources:
     idempotency_table_name: str
     pagination_secret_arn: str
     template: dict[str, Any]
-    # The ingest path: where uploads land and the queue the upload rule feeds.
-    ingest_bucket: str
+    # The queue the upload rule feeds.
     ingest_queue_url: str
-    ingest_dead_letter_queue_url: str
     # The functions' environments as the stack sets them (tables, secret, bucket, limits).
     api_environment: dict[str, str]
     worker_environment: dict[str, str]
@@ -228,9 +238,7 @@ def create_items_resources(endpoint: str, template: dict[str, Any]) -> ItemsReso
         idempotency_table_name=idempotency_id,
         pagination_secret_arn=arn,
         template=template,
-        ingest_bucket=worker_environment["INGEST_BUCKET_NAME"],
         ingest_queue_url=resolver.refs[queue_id],
-        ingest_dead_letter_queue_url=resolver.refs[target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]],
         api_environment=api_environment,
         worker_environment=worker_environment,
     )

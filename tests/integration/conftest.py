@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from services.platform.emulator import REGION, ItemsResources, create_items_resources, start_moto
+from services.platform.emulator import ItemsResources, client_environment, create_items_resources, start_moto
 from tests.synth_fixtures import Synthesized
 
 
@@ -23,20 +23,10 @@ def items_resources(synthesized: Synthesized, moto_endpoint: str) -> ItemsResour
     return create_items_resources(moto_endpoint, synthesized.stage_template("dev"))
 
 
-def _emulated_aws(resources: ItemsResources) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL": resources.endpoint,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
-
-
 @pytest.fixture
 def items_handler(items_resources: ItemsResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The items handler wired to the emulated resources exactly as the stack wires it in AWS."""
-    for name, value in {**items_resources.api_environment, **_emulated_aws(items_resources)}.items():
+    for name, value in {**items_resources.api_environment, **client_environment(items_resources.endpoint)}.items():
         monkeypatch.setenv(name, value)
     from items_api import dependencies, handler, settings  # after the environment: Metrics reads it at import
     from items_ingest.settings import ingest_settings
@@ -62,7 +52,7 @@ def items_handler(items_resources: ItemsResources, monkeypatch: pytest.MonkeyPat
 @pytest.fixture
 def ingest_worker(items_resources: ItemsResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The ingest worker's handler wired to the emulated resources exactly as the stack wires it."""
-    for name, value in {**items_resources.worker_environment, **_emulated_aws(items_resources)}.items():
+    for name, value in {**items_resources.worker_environment, **client_environment(items_resources.endpoint)}.items():
         monkeypatch.setenv(name, value)
     from items_ingest import dependencies, handler
 
