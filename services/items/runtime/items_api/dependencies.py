@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from items_ingest.settings import ingest_settings
+
 from .errors import IdempotencyInProgressError, IdempotencyKeyReusedError, StorageUnavailableError
 from .logic import IngestJobs, UploadSigner
 from .repository import DynamoDbItemRepository, ItemRepository
@@ -97,8 +99,6 @@ def upload_signer() -> UploadSigner:
     if "upload_signer" in _overrides:
         signer: UploadSigner = _overrides["upload_signer"]
         return signer
-    from items_ingest.settings import ingest_settings
-
     bucket, client = ingest_settings().bucket_name, _s3_presigner()
 
     def sign(key: str, content_type: str, expires_in: int) -> str:

@@ -19,6 +19,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from items_ingest.settings import ingest_settings
+
 from . import dependencies as deps
 from . import logic
 from .errors import (
@@ -47,7 +49,7 @@ from .settings import cors_origins
 MAX_BODY_BYTES = 64 * 1024
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 ItemId = Annotated[str, Path(pattern=ITEM_ID_PATTERN, description="32 lower-case hex characters")]
-IngestId = Annotated[str, Path(pattern=ITEM_ID_PATTERN, description="32 lower-case hex characters")]
+IngestId = ItemId  # ingest ids have the shape of item ids
 
 
 def _cors() -> CORSConfig:
@@ -88,8 +90,6 @@ def _create(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _start_ingest(request: dict[str, Any]) -> dict[str, Any]:
-    from items_ingest.settings import ingest_settings
-
     ticket = logic.start_ingest(
         deps.ingest_jobs(),
         deps.upload_signer(),
