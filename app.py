@@ -17,7 +17,7 @@ import aws_cdk as cdk
 from compliance.packs import attach_compliance
 from compliance.registry import AcknowledgmentError, AppliedAcknowledgment, stale_acknowledgments
 from pipeline.pipeline_stack import PipelineStack
-from stages.config import ConfigError, load_config
+from stages.config import ConfigError, load_config, refuse_uncommitted
 
 REPO_ROOT = Path(__file__).resolve().parent
 CDK_JSON = REPO_ROOT / "cdk.json"
@@ -38,11 +38,15 @@ def build(
 ) -> tuple[cdk.App, list[AppliedAcknowledgment]]:
     """The whole app and the acknowledgments applied to it.
 
-    ``context`` overrides cdk.json context (like ``-c`` on the CLI); when run by the CDK CLI, the CLI's
-    context (cdk.json, cdk.context.json, ``-c``) arrives through the environment and takes precedence.
+    ``context`` overrides cdk.json context (tests use it); when run by the CDK CLI, the CLI's context
+    (cdk.json, cdk.context.json, ``-c``) arrives through the environment and takes precedence, and any
+    configuration in it that the committed files do not hold is refused (stages/config.py).
     """
-    app = cdk.App(context={**CLI_DEFAULT_CONTEXT, **cdk_json_context(), **(context or {})}, outdir=outdir)
-    config = load_config(app.node.get_all_context(), base_dir=REPO_ROOT)
+    committed = {**CLI_DEFAULT_CONTEXT, **cdk_json_context(), **(context or {})}
+    app = cdk.App(context=committed, outdir=outdir)
+    effective = app.node.get_all_context()
+    refuse_uncommitted(effective, committed)
+    config = load_config(effective, base_dir=REPO_ROOT)
     pipeline = PipelineStack(
         app,
         "Pipeline",

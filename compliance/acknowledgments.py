@@ -62,8 +62,8 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
         resources=(
             "Items/Function/Role/DefaultPolicy/Resource",
             "Items/Ingest/Worker/Role/DefaultPolicy/Resource",
-            "Items/Delivery/PreTrafficHook/Role/DefaultPolicy/Resource",
-            "Items/IngestDelivery/PreTrafficHook/Role/DefaultPolicy/Resource",
+            "Items/DeploymentHooks/PreTrafficHook/Role/DefaultPolicy/Resource",
+            "Items/DeploymentHooks/SyntheticTraffic/Role/DefaultPolicy/Resource",
         ),
         reason=(
             "The only statement on '*' is xray:PutTraceSegments and xray:PutTelemetryRecords, which do not "
@@ -124,23 +124,20 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
         pack="Serverless",
         finding="Serverless-SQSRedrivePolicy",
         resources=(
-            "Items/Delivery/PreTrafficHook/DeadLetterQueue/Resource",
-            "Items/Delivery/PostTrafficHook/DeadLetterQueue/Resource",
-            "Items/IngestDelivery/PreTrafficHook/DeadLetterQueue/Resource",
-            "Items/IngestDelivery/PostTrafficHook/DeadLetterQueue/Resource",
+            "Items/DeploymentHooks/PreTrafficHook/DeadLetterQueue/Resource",
+            "Items/DeploymentHooks/PostTrafficHook/DeadLetterQueue/Resource",
+            "Items/DeploymentHooks/SyntheticTraffic/DeadLetterQueue/Resource",
         ),
         reason=(
-            "These queues are themselves the dead-letter queues of the deployment hooks; a hook that fails "
-            "every retry also fails its deployment, which rolls back and notifies the operations topic."
+            "These queues are themselves the dead-letter queues of the deployment hooks and the synthetic "
+            "traffic function; a hook that fails every retry also fails its deployment, which rolls back and "
+            "notifies the operations topic."
         ),
     ),
     Acknowledgment(
         pack="AwsSolutions",
         finding="AwsSolutions-IAM5[Resource::*]",
-        resources=(
-            "Items/Delivery/PostTrafficHook/Role/DefaultPolicy/Resource",
-            "Items/IngestDelivery/PostTrafficHook/Role/DefaultPolicy/Resource",
-        ),
+        resources=("Items/DeploymentHooks/PostTrafficHook/Role/DefaultPolicy/Resource",),
         reason=(
             "The post-traffic hook reads alarm states with cloudwatch:DescribeAlarms, which supports no "
             "resource-level permission, and writes X-Ray segments, which do not either; it changes nothing."
@@ -151,17 +148,29 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
         finding="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]",
         resources=(
             "Items/Delivery/DeploymentGroup/ServiceRole/Resource",
-            "Items/Delivery/PreTrafficHook/DeploymentGroup/ServiceRole/Resource",
-            "Items/Delivery/PostTrafficHook/DeploymentGroup/ServiceRole/Resource",
             "Items/IngestDelivery/DeploymentGroup/ServiceRole/Resource",
-            "Items/IngestDelivery/PreTrafficHook/DeploymentGroup/ServiceRole/Resource",
-            "Items/IngestDelivery/PostTrafficHook/DeploymentGroup/ServiceRole/Resource",
         ),
         reason=(
             "CodeDeploy's Lambda deployments assume this role; AWS maintains the Limited policy as the minimum "
             "CodeDeploy needs to shift aliases and read alarms, and CDK adds invoke rights on exactly this "
             "deployment group's hook aliases."
         ),
+    ),
+    *(
+        Acknowledgment(
+            pack="AwsSolutions",
+            finding=f"AwsSolutions-IAM5[Resource::<DeploymentHooks{hook}.Arn>:*]",
+            resources=(
+                "Items/Delivery/DeploymentGroup/ServiceRole/DefaultPolicy/Resource",
+                "Items/IngestDelivery/DeploymentGroup/ServiceRole/DefaultPolicy/Resource",
+            ),
+            reason=(
+                "CodeDeploy invokes the stack's shared hook function by name; CDK's invoke grant adds the "
+                "function's qualifiers (:*) to its ARN, which covers only versions and aliases of that one "
+                "hook function and nothing else."
+            ),
+        )
+        for hook in ("PreTrafficHookFunction49D39BDB", "PostTrafficHookFunctionC24566F6")
     ),
     # --- items service, outside prod ------------------------------------------------------------
     Acknowledgment(
@@ -205,10 +214,18 @@ _ARTIFACT_READERS = (
     "role:self-mutation",
     "role:assets",
     "role:smoke-tests",
+    "role:protect-stacks",
 )
 _ARTIFACT_WRITERS = ("role:pipeline", "role:source-action", "role:synth")
-_KMS_USERS = ("role:pipeline", "role:source-action", "role:synth", "role:self-mutation", "role:smoke-tests")
-_CODEBUILD_PROJECTS = ("role:synth", "role:self-mutation", "role:smoke-tests")
+_KMS_USERS = (
+    "role:pipeline",
+    "role:source-action",
+    "role:synth",
+    "role:self-mutation",
+    "role:smoke-tests",
+    "role:protect-stacks",
+)
+_CODEBUILD_PROJECTS = ("role:synth", "role:self-mutation", "role:smoke-tests", "role:protect-stacks")
 
 _READ_REASON = (
     "CDK Pipelines gives its roles read access to the pipeline's own artifact bucket through grantRead, whose "
@@ -310,7 +327,7 @@ ACKNOWLEDGMENTS += tuple(
             ("role:pipeline",),
             "The replication bucket of each other region is encrypted with a key CDK knows only by alias, "
             "which IAM cannot name as a resource; the statement grants only KMS data-key actions.",
-            "cross_region",
+            "cross_account_cross_region",
         ),
         (
             "AwsSolutions-IAM5[Resource::arn:aws:s3:::{replication_bucket}/*]",

@@ -35,6 +35,7 @@ ROLE_SELECTORS: dict[str, re.Pattern[str]] = {
     "self-mutation": re.compile(r"Pipeline/UpdatePipeline/SelfMutation/Role" + POLICY),
     "assets": re.compile(r"Pipeline/Assets/FileRole" + POLICY),
     "smoke-tests": re.compile(r"Pipeline/Pipeline/[^/]+/(?:[^/]+\.)?(SmokeTests-[a-z0-9-]+)/\1/Role" + POLICY),
+    "protect-stacks": re.compile(r"Pipeline/Pipeline/[^/]+/(?:[^/]+\.)?(ProtectStacks-[a-z0-9-]+)/\1/Role" + POLICY),
 }
 
 
@@ -47,8 +48,16 @@ def _cross_region(stage: cdk.Stage | None, targets: "AcknowledgmentTargets") -> 
     return bool(targets.replication_buckets)
 
 
+def _cross_account_cross_region(stage: cdk.Stage | None, targets: "AcknowledgmentTargets") -> bool:
+    return targets.cross_account and bool(targets.replication_buckets)
+
+
 # Configuration a finding depends on: an entry with `only_if` applies only where its condition holds.
-CONDITIONS = {"waf_disabled": _waf_disabled, "cross_region": _cross_region}
+CONDITIONS = {
+    "waf_disabled": _waf_disabled,
+    "cross_region": _cross_region,
+    "cross_account_cross_region": _cross_account_cross_region,
+}
 
 
 class AcknowledgmentError(ValueError):
@@ -63,6 +72,8 @@ class AcknowledgmentTargets:
     pipeline_stack: cdk.Stack | None = None
     placeholders: Mapping[str, str] = field(default_factory=dict)
     replication_buckets: Sequence[str] = ()
+    # An environment lives in another account than the pipeline (CDK Pipelines then creates KMS keys).
+    cross_account: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,27 +1,24 @@
 """The pipeline stack: source, synth, self-mutation, assets, dev -> staging -> (approval) -> prod."""
 
-import json
-
 from aws_cdk import Duration, RemovalPolicy, Stack, Tags, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from compliance.registry import AcknowledgmentTargets
 from pipeline.approval import ApproversPolicy, approval_step
 from pipeline.artifact_store import ArtifactStore
-from pipeline.buildspec import synth_build_spec
-from pipeline.cli_version import pinned_cli_version
+from pipeline.cli_version import pinned_assets_version, pinned_cli_version
 from pipeline.evidence import EvidenceStore
 from pipeline.notifications import PipelineTopics
+from pipeline.source import SOURCE_ACTION_NAME, connection_source, grant_connection_by_its_prefix
+from pipeline.synth_step import BUILD_IMAGE, report_statement, synth_step
+from pipeline.termination_protection import termination_protection_step
 from services.platform.buckets import access_log_bucket, server_access_logs_statement
 from stages.application_stage import PROJECT_TAG, ApplicationStage
 from stages.config import AppConfig, EnvironmentConfig
 
-BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_8_0
-SOURCE_ACTION_NAME = "Source"
 # Set by buildspec.yml from cdk.out/compliance/summary.txt; shown in the prod approval comment.
 COMPLIANCE_SUMMARY_VARIABLE = "COMPLIANCE_SUMMARY"
 
@@ -39,6 +36,7 @@ class PipelineStack(Stack):
             termination_protection=True,
             **kwargs,  # type: ignore[arg-type]
         )
+        self._cross_account = config.has_cross_account_environment
         Tags.of(self).add("project", PROJECT_TAG)
         Tags.of(self).add("managed-by", "cdk-pipelines")
 
@@ -62,29 +60,13 @@ class PipelineStack(Stack):
             access_logs=store.access_logs,
         )
 
-        self.source = pipelines.CodePipelineSource.connection(
-            pipeline_config.repository,
-            pipeline_config.branch,
-            connection_arn=pipeline_config.connection_arn,
-            action_name=SOURCE_ACTION_NAME,
+        self.source = connection_source(
+            pipeline_config.repository, pipeline_config.branch, pipeline_config.connection_arn
         )
-        synth = pipelines.CodeBuildStep(
-            "Synth",
-            input=self.source,
-            commands=[],
-            primary_output_directory="cdk.out",
-            partial_build_spec=synth_build_spec({"tests": self.test_reports, "compliance": self.compliance_reports}),
-            env={"EVIDENCE_BUCKET": self.evidence.bucket.bucket_name},
-            build_environment=codebuild.BuildEnvironment(
-                build_image=BUILD_IMAGE, compute_type=codebuild.ComputeType.MEDIUM
-            ),
-            cache=codebuild.Cache.local(codebuild.LocalCacheMode.CUSTOM, codebuild.LocalCacheMode.SOURCE),
-            timeout=Duration.minutes(30),
-            role_policy_statements=[
-                _report_statement(self.test_reports),
-                _report_statement(self.compliance_reports),
-                *self.evidence.writer_statements(),
-            ],
+        synth = synth_step(
+            self.source,
+            report_groups={"tests": self.test_reports, "compliance": self.compliance_reports},
+            evidence=self.evidence,
         )
         self.pipeline = pipelines.CodePipeline(
             self,
@@ -99,8 +81,10 @@ class PipelineStack(Stack):
             use_change_sets=False,
             artifact_bucket=store.bucket,
             cross_account_keys=config.has_cross_account_environment,
-            enable_key_rotation=True,
+            # Key rotation applies to the keys CDK Pipelines creates for cross-account deploys only.
+            enable_key_rotation=config.has_cross_account_environment,
             cli_version=pinned_cli_version(),
+            cdk_assets_cli_version=pinned_assets_version(),
             docker_enabled_for_synth=False,
             docker_enabled_for_self_mutation=False,
             code_build_defaults=pipelines.CodeBuildOptions(
@@ -128,7 +112,7 @@ class PipelineStack(Stack):
                 staging_api_url = smoke_tests[0].exported_variable("API_URL")
 
         self.pipeline.build_pipeline()
-        self._pass_execution_id_to_synth()
+        grant_connection_by_its_prefix(self.pipeline.pipeline, pipeline_config.connection_arn)
         self._add_push_trigger(pipeline_config.branch, list(pipeline_config.ignored_paths))
         topics.watch(self.pipeline.pipeline)
         topics.approvals.grant_publish(self.pipeline.pipeline.role)
@@ -165,12 +149,14 @@ class PipelineStack(Stack):
             },
             # Seen from this stack, a bucket of another region resolves to its generated physical name.
             replication_buckets=[str(self.resolve(b.bucket_name)) for b in self.replication_buckets],
+            cross_account=self._cross_account,
         )
 
     def _add_environment(
         self, env_config: EnvironmentConfig, *, pre: list[pipelines.Step]
     ) -> list[pipelines.CodeBuildStep]:
-        """One wave per environment: its regions deploy in parallel, each followed by its smoke tests."""
+        """One wave per environment: its regions deploy in parallel, each followed by its smoke tests (and,
+        where stacks ask for it, the step that switches their termination protection on)."""
         wave = self.pipeline.add_wave(env_config.name, pre=pre)
         smoke_tests = []
         for region in env_config.regions:
@@ -179,7 +165,9 @@ class PipelineStack(Stack):
             stage = ApplicationStage(self, stage_id, env_config=env_config, region=region)
             self.application_stages.append((stage, env_config.name))
             step = self._smoke_test_step(f"SmokeTests-{region}", stage)
-            wave.add_stage(stage, post=[step])
+            protect = termination_protection_step(f"ProtectStacks-{region}", stage, self.source)
+            # Both run once the stage is deployed, side by side.
+            wave.add_stage(stage, post=[step, *([protect] if protect else [])])
             smoke_tests.append(step)
         return smoke_tests
 
@@ -203,31 +191,8 @@ class PipelineStack(Stack):
                     }
                 }
             ),
-            role_policy_statements=[_report_statement(self.smoke_test_reports)],
+            role_policy_statements=[report_statement(self.smoke_test_reports)],
             timeout=Duration.minutes(15),
-        )
-
-    def _pass_execution_id_to_synth(self) -> None:
-        """The evidence key names the pipeline execution. CodeBuild does not know it, and CDK Pipelines
-        puts a step's `env` on the project, where `#{...}` is not resolved; so set it on the action."""
-        stages = self.pipeline.pipeline.stages
-        stage_index = next(i for i, s in enumerate(stages) if s.stage_name == "Build")
-        action_index = next(
-            i for i, a in enumerate(stages[stage_index].actions) if a.action_properties.action_name == "Synth"
-        )
-        cfn_pipeline = self.pipeline.pipeline.node.default_child
-        cfn_pipeline.add_property_override(
-            f"Stages.{stage_index}.Actions.{action_index}.Configuration.EnvironmentVariables",
-            json.dumps(
-                [
-                    {
-                        "name": "PIPELINE_EXECUTION_ID",
-                        "type": "PLAINTEXT",
-                        "value": "#{codepipeline.PipelineExecutionId}",
-                    }
-                ],
-                separators=(",", ":"),
-            ),
         )
 
     def _add_push_trigger(self, branch: str, ignored_paths: list[str]) -> None:
@@ -251,15 +216,3 @@ class PipelineStack(Stack):
                 ],
             ),
         )
-
-
-def _report_statement(report_group: codebuild.IReportGroup) -> iam.PolicyStatement:
-    return iam.PolicyStatement(
-        actions=[
-            "codebuild:CreateReport",
-            "codebuild:UpdateReport",
-            "codebuild:BatchPutTestCases",
-            "codebuild:BatchPutCodeCoverages",
-        ],
-        resources=[report_group.report_group_arn],
-    )

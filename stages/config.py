@@ -1,15 +1,19 @@
 """Typed, validated configuration: one object for the pipeline, one per environment.
 
-The default lives in ``cdk.json`` under the context key ``config``. Users override it with
-``-c config_file=path/to/overrides.json`` (deep-merged over the default) and with dotted context
-keys such as ``-c environments.prod.account=444455556666`` (applied last). Any invalid value stops
-synth with a ``ConfigError`` whose message names the key and the problem.
+The default lives in ``cdk.json`` under the context key ``config``. A team points it at its own
+accounts with a file committed to the repository, selected in ``cdk.json`` by ``context.config_file``
+(deep-merged over the default). What the pipeline deploys must be what its own build synthesizes from
+a clean checkout, so configuration given anywhere else (``-c`` on the CLI, ``cdk.context.json``,
+``~/.cdk.json``) is refused, unless ``LOCAL_EXPERIMENT=1`` is set for a local experiment; then dotted
+keys such as ``-c environments.prod.account=444455556666`` apply last. Any invalid value stops synth
+with a ``ConfigError`` whose message names the key and the problem.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +33,9 @@ ENVIRONMENT_NAMES: tuple[str, ...] = ("dev", "staging", "prod")
 CONFIG_CONTEXT_KEY = "config"
 CONFIG_FILE_CONTEXT_KEY = "config_file"
 _OVERRIDE_PREFIXES = ("pipeline.", "environments.", "compliance.")
+# Set to 1 to synthesize with configuration that is not committed (-c overrides, a file outside the
+# repository). Never set in the pipeline: its build runs `make synth` on the committed files only.
+LOCAL_EXPERIMENT_ENV = "LOCAL_EXPERIMENT"
 
 # Values CloudWatch Logs accepts for RetentionInDays.
 LOG_RETENTION_DAYS = frozenset(
@@ -186,10 +193,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Names built from pipeline.name, with the length AWS allows each (CloudFormation resource schemas).
+PIPELINE_DERIVED_NAMES = (
+    ("{name}", 100, "the CodePipeline pipeline name"),
+    ("{name}-pipeline", 128, "the pipeline stack's name"),
+    ("{name}-events", 64, "the notification rule name"),
+)
+
+
+def _pipeline_name(value: str) -> str:
+    for pattern, limit, what in PIPELINE_DERIVED_NAMES:
+        derived = pattern.format(name=value)
+        if len(derived) > limit:
+            raise ValueError(f"{value!r} makes {what} {derived!r} {len(derived)} characters long; AWS allows {limit}")
+    return value
+
+
 class PipelineConfig(_Strict):
     """Where the pipeline lives and what it watches."""
 
-    name: ResourceName
+    name: Annotated[ResourceName, AfterValidator(_pipeline_name)]
     account: AccountId
     region: Region
     connection_arn: ConnectionArn
@@ -322,6 +345,11 @@ class EnvironmentConfig(_Strict):
     account: AccountId
     # Several regions deploy in parallel as one wave.
     regions: tuple[Region, ...] = Field(min_length=1)
+    # The account's Lambda concurrency quota in these regions (`aws lambda get-account-settings`:
+    # AccountLimit.ConcurrentExecutions; new accounts may start at 10). Lambda keeps 100 of it
+    # unreserved, so reserved and provisioned concurrency must fit in the rest (`make preflight`
+    # checks the real quota against this value).
+    lambda_concurrency_quota: int = Field(default=1000, ge=10)
     log_retention_days: RetentionDays
     function: FunctionConfig
     table_capacity: TableCapacity
@@ -355,9 +383,37 @@ class EnvironmentConfig(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _one_custom_domain_one_region(self) -> EnvironmentConfig:
+        domain = self.custom_domain
+        if domain and len(self.regions) > 1:
+            raise ValueError(
+                "custom_domain and regions: a custom domain serves one region here (its certificate is regional "
+                "and its record a simple alias); list one region or drop custom_domain"
+            )
+        if domain and domain.certificate_arn.split(":")[3] != self.regions[0]:
+            raise ValueError(
+                f"custom_domain.certificate_arn: a regional API needs a certificate of its own region "
+                f"{self.regions[0]}, this one is in {domain.certificate_arn.split(':')[3]}"
+            )
+        return self
+
     @property
     def is_production(self) -> bool:
         return self.name == "prod"
+
+    @property
+    def committed_concurrency(self) -> int:
+        """Concurrency this environment's functions take out of each region's pool: the reserved amount,
+        or (without a reservation) the most provisioned concurrency auto scaling may allocate."""
+        function = self.function
+        if function.reserved_concurrency is not None:
+            return function.reserved_concurrency
+        return function.provisioned_concurrency.max if function.provisioned_concurrency else 0
+
+
+# Lambda keeps at least this much of an account's regional concurrency unreserved.
+UNRESERVED_CONCURRENCY_FLOOR = 100
 
 
 PackMode = Literal["off", "report", "gate"]
@@ -395,6 +451,40 @@ class AppConfig(_Strict):
             raise ValueError(
                 f"must define exactly {', '.join(ENVIRONMENT_NAMES)} in that order, "
                 f"got {', '.join(self.environments) or 'none'}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _concurrency_fits_each_account(self) -> AppConfig:
+        """Reserved concurrency that leaves less than 100 unreserved fails the first create (and leaves the
+        stack in ROLLBACK_COMPLETE), so environments sharing an account and region must fit together."""
+        pools: dict[tuple[str, str], list[EnvironmentConfig]] = {}
+        for env in self.environments.values():
+            for region in env.regions:
+                pools.setdefault((env.account, region), []).append(env)
+        for (account, region), envs in sorted(pools.items()):
+            committed = sum(env.committed_concurrency for env in envs)
+            if not committed:
+                continue
+            quota = min(env.lambda_concurrency_quota for env in envs)
+            if committed > quota - UNRESERVED_CONCURRENCY_FLOOR:
+                keys = ", ".join(f"environments.{env.name}.function.reserved_concurrency" for env in envs)
+                raise ValueError(
+                    f"{keys}: {committed} reserved or provisioned in account {account} {region}, but a quota of "
+                    f"{quota} (lambda_concurrency_quota) leaves {max(0, quota - UNRESERVED_CONCURRENCY_FLOOR)} after "
+                    f"the {UNRESERVED_CONCURRENCY_FLOOR} Lambda keeps unreserved: lower them, set them to null, or "
+                    "raise the quota (Service Quotas L-B99A9384) and lambda_concurrency_quota"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _connection_in_the_pipeline_account(self) -> AppConfig:
+        connection_account = self.pipeline.connection_arn.split(":")[4]
+        if connection_account != self.pipeline.account:
+            raise ValueError(
+                f"pipeline.connection_arn and pipeline.account: the connection belongs to account "
+                f"{connection_account}, the pipeline to {self.pipeline.account}; a pipeline can only use a "
+                "connection of its own account (create one there)"
             )
         return self
 
@@ -464,6 +554,60 @@ def _set_dotted(target: dict[str, Any], dotted_key: str, raw_value: Any) -> None
     node[leaf] = raw_value if keep_text else _parse_context_value(raw_value)
 
 
+def configuration_keys(context: Mapping[str, Any]) -> list[str]:
+    """The context keys that carry configuration: the default, the file selector and dotted overrides."""
+    return sorted(
+        k for k in context if k in (CONFIG_CONTEXT_KEY, CONFIG_FILE_CONTEXT_KEY) or k.startswith(_OVERRIDE_PREFIXES)
+    )
+
+
+def local_experiment() -> bool:
+    return os.environ.get(LOCAL_EXPERIMENT_ENV) == "1"
+
+
+def refuse_uncommitted(effective: Mapping[str, Any], committed: Mapping[str, Any]) -> None:
+    """Stop when configuration differs from what the committed files hold (a ``-c`` override, an entry of
+    cdk.context.json or ~/.cdk.json): the pipeline's own build would synthesize something else, and
+    self-mutation would then redeploy the pipeline towards it."""
+    if local_experiment():
+        return
+    uncommitted = [
+        k
+        for k in configuration_keys({**committed, **effective})
+        if _without_nulls(effective.get(k)) != _without_nulls(committed.get(k))
+    ]
+    if uncommitted:
+        raise ConfigError(
+            f"invalid configuration:\n  {', '.join(uncommitted)}: set outside the committed files (by -c, "
+            f"cdk.context.json or ~/.cdk.json); the pipeline builds from committed files only: put the value "
+            f"in the file cdk.json's context.{CONFIG_FILE_CONTEXT_KEY} names and commit it "
+            f"(or set {LOCAL_EXPERIMENT_ENV}=1 for a local experiment)"
+        )
+
+
+def _without_nulls(value: Any) -> Any:
+    """CDK context drops null members of objects (a null means "the default" here anyway)."""
+    if isinstance(value, Mapping):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def _config_file_path(config_file: Any, base_dir: Path | None) -> Path:
+    """The file ``config_file`` names: inside the repository, unless this is a local experiment."""
+    path = Path(str(config_file))
+    if base_dir is None or local_experiment():
+        return path if path.is_absolute() or base_dir is None else base_dir / path
+    resolved = (base_dir / path).resolve()
+    if path.is_absolute() or not resolved.is_relative_to(base_dir.resolve()):
+        raise ConfigError(
+            f"invalid configuration:\n  {CONFIG_FILE_CONTEXT_KEY}: {config_file} is outside the repository; "
+            "the pipeline can only read committed files (a path relative to the repository root)"
+        )
+    return resolved
+
+
 def load_config(context: Mapping[str, Any], base_dir: Path | None = None) -> AppConfig:
     """Build the configuration from CDK context: default, then config file, then dotted keys."""
     raw = context.get(CONFIG_CONTEXT_KEY)
@@ -475,9 +619,7 @@ def load_config(context: Mapping[str, Any], base_dir: Path | None = None) -> App
 
     config_file = context.get(CONFIG_FILE_CONTEXT_KEY)
     if config_file:
-        path = Path(str(config_file))
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
+        path = _config_file_path(config_file, base_dir)
         try:
             overrides = json.loads(path.read_text(encoding="utf-8"))
         except OSError as error:

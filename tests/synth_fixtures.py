@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aws_cdk import assertions
 
 from app import cdk_json_context
@@ -81,15 +82,32 @@ class Synthesized:
 
 
 CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"
-# Another account for the pipeline and dev: the acknowledgment registry must still match every finding.
-# One prod region and no report-only packs keep that extra synth cheap; neither touches the registry.
-OTHER_ACCOUNTS = {
-    "pipeline.account": "444455556666",
-    "environments.dev.account": "444455556666",
-    "environments.prod.regions": '["eu-west-1"]',
+# Cheaper synths for the topology matrix: the report-only packs touch neither the registry nor a gate.
+_NO_REPORT_PACKS = {
     "compliance.nist_800_53_r5": "off",
     "compliance.hipaa_security": "off",
     "compliance.pci_dss_321": "off",
+}
+# Every supported account layout must synthesize, pass the gates and the deployability checks. The
+# default configuration is the third: pipeline and dev share an account, staging and prod have their own.
+TOPOLOGIES: dict[str, dict[str, str]] = {
+    # Small teams start here: pipeline and every environment in one account (prod still in two regions).
+    "one account": {
+        "environments.staging.account": "111111111111",
+        "environments.prod.account": "111111111111",
+        **_NO_REPORT_PACKS,
+    },
+    # Pipeline in a tooling account of its own (with a connection from before the CodeConnections rename),
+    # every environment apart, prod in one region.
+    "account per environment": {
+        "pipeline.account": "444455556666",
+        "pipeline.connection_arn": (
+            "arn:aws:codestar-connections:eu-west-1:444455556666:connection/11111111-2222-3333-4444-555555555555"
+        ),
+        "environments.dev.account": "555566667777",
+        "environments.prod.regions": '["eu-west-1"]',
+        **_NO_REPORT_PACKS,
+    },
 }
 
 
@@ -121,11 +139,13 @@ class BackgroundSynth:
         return self.result
 
 
-def _start(command: list[str], outdir: Path, env: dict[str, str], nice: int = 10) -> BackgroundSynth:
+def _start(
+    command: list[str], outdir: Path, env: dict[str, str], nice: int = 10, cwd: Path = REPO_ROOT
+) -> BackgroundSynth:
     # The synth most tests wait for runs at normal priority, the others niced behind it.
     process = subprocess.Popen(
         ["nice", "-n", str(nice), *command],
-        cwd=REPO_ROOT,
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -142,26 +162,62 @@ def _needs_synth(item: pytest.Item) -> bool:
     return bool(SYNTH_FIXTURES & set(getattr(item, "fixturenames", ())))
 
 
+def clean_clone(destination: Path) -> Path:
+    """What a clean clone of this working tree holds: the files git tracks or would track (ignored files
+    such as cdk.context.json, cdk.out and reports/ stay behind), with their modification times, and the
+    installed venv and node_modules linked in so nothing is installed twice."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for relative in filter(None, listed.split("\0")):
+        source = REPO_ROOT / relative
+        if source.is_file():
+            target = destination / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    for installed in (".venv", "node_modules"):
+        (destination / installed).symlink_to(REPO_ROOT / installed)
+    return destination
+
+
+def synth_step_commands(buildspec: Path) -> list[str]:
+    """The commands of the pipeline's Synth step that write the cloud assembly (buildspec.yml's build
+    phase up to `make synth`; the tests before it are this suite)."""
+    commands = [str(c) for c in yaml.safe_load(buildspec.read_text())["phases"]["build"]["commands"]]
+    return [c for c in commands if c.startswith("make synth")]
+
+
 def _start_synths() -> None:
-    """Every synth the session needs, each in its own process: the app as `python app.py` (which the
-    templates of most tests come from), the CDK CLI's synth (must write the same files) and the app
-    pointed at other accounts (the acknowledgment registry must still match)."""
+    """Every synth the session needs, each in its own process: the app as `python app.py` (the templates
+    of most tests), the pipeline's own Synth step in a clean clone (must write the same files, and writes
+    the audit bundle), and the app in the other supported account layouts."""
     assert CDK_CLI.exists(), "the pinned CDK CLI is missing: run `make install`"
     root = Path(tempfile.mkdtemp(prefix="synths-"))
-    outdirs = {name: root / name for name in ("python-app", "cdk-cli", "other-accounts")}
-    for outdir in outdirs.values():
-        outdir.mkdir()
+    python_app = root / "python-app"
+    python_app.mkdir()
     _synths["python app.py"] = _start(
-        [sys.executable, "app.py"], outdirs["python-app"], offline_env(CDK_OUTDIR=str(outdirs["python-app"])), nice=0
+        [sys.executable, "app.py"], python_app, offline_env(CDK_OUTDIR=str(python_app)), nice=0
     )
-    _synths["cdk synth"] = _start(
-        [str(CDK_CLI), "synth", "--quiet", "--output", str(outdirs["cdk-cli"])], outdirs["cdk-cli"], offline_env()
+    clone = clean_clone(root / "clean-clone")
+    (root / "home").mkdir()
+    # A fresh CodeBuild host: no ~/.cdk.json, no cdk.context.json, the buildspec's variables.
+    _synths["synth step in a clean clone"] = _start(
+        ["bash", "-euo", "pipefail", "-c", " && ".join(synth_step_commands(clone / "buildspec.yml"))],
+        clone / "cdk.out",
+        offline_env(HOME=str(root / "home"), CI="true"),
+        cwd=clone,
     )
-    _synths["other accounts"] = _start(
-        [sys.executable, "app.py"],
-        outdirs["other-accounts"],
-        offline_env(CDK_OUTDIR=str(outdirs["other-accounts"]), CDK_CONTEXT_JSON=json.dumps(OTHER_ACCOUNTS)),
-    )
+    for name, overrides in TOPOLOGIES.items():
+        outdir = root / name.replace(" ", "-")
+        outdir.mkdir()
+        _synths[name] = _start(
+            [sys.executable, "app.py"],
+            outdir,
+            offline_env(CDK_OUTDIR=str(outdir), CDK_CONTEXT_JSON=json.dumps(overrides), LOCAL_EXPERIMENT="1"),
+        )
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -215,3 +271,24 @@ def resource_with_prefix(template: dict[str, Any], resource_type: str, prefix: s
     found = [v for k, v in resources_of(template, resource_type).items() if k.startswith(prefix)]
     assert len(found) == 1, f"expected one {resource_type} under {prefix}, found {len(found)}"
     return found[0]
+
+
+@pytest.fixture(scope="session")
+def topology_outdirs(background_synths: dict[str, BackgroundSynth]) -> dict[str, Path]:
+    """The cloud assembly of every supported account layout but the default one, by layout name."""
+    outdirs = {}
+    for name in TOPOLOGIES:
+        returncode, output = background_synths[name].wait()
+        assert returncode == 0, f"{name} failed:\n{output[-3000:]}"
+        outdirs[name] = background_synths[name].outdir
+    return outdirs
+
+
+def rendered(value: Any) -> str:
+    """A template string value, with each reference in an Fn::Join written as <LogicalId>."""
+    if isinstance(value, str):
+        return value
+    parts = value["Fn::Join"][1]
+    return "".join(
+        p if isinstance(p, str) else "<" + (p.get("Ref") or p.get("Fn::GetAtt", [""])[0]) + ">" for p in parts
+    )

@@ -2,6 +2,7 @@
 concurrency on its `live` alias that scales with use."""
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -12,6 +13,7 @@ from services.items.assets import METRICS_NAMESPACE, RUNTIME_DIR
 from services.items.data import LIST_INDEX_NAME, ItemsTables
 from services.items.ingest import ingest_environment
 from services.items.secrets import ItemsSecrets
+from services.platform.delivery import ALARM_PERIOD
 from services.platform.function import ServiceFunction
 from stages.config import EnvironmentConfig
 
@@ -88,3 +90,15 @@ class ItemsFunction(ServiceFunction):
             self.function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
         )
         secrets.pagination.grant_read(self.function)
+
+
+def server_errors_metric(function: ItemsFunction) -> cloudwatch.Metric:
+    """The handler's count of server errors it answered, by the version that answered
+    (items_api/handler.py publishes it with the dimensions service and version)."""
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name="ServerErrors",
+        dimensions_map={"service": SERVICE_NAME, "version": function.version.version},
+        period=ALARM_PERIOD,
+        statistic="Sum",
+    )

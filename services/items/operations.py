@@ -4,6 +4,7 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -131,6 +132,8 @@ class ItemsOperations(Construct):
             "Uploads wait too long for the ingest worker (seconds)",
         )
 
+        self._allow_alarms_to_publish()
+
         region = Stack.of(self).region
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=f"items-{env_config.name}-{region}", default_interval=Duration.hours(3)
@@ -214,6 +217,22 @@ class ItemsOperations(Construct):
         self.dashboard_url = (
             f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
             f"#dashboards:name={self.dashboard.dashboard_name}"
+        )
+
+    def _allow_alarms_to_publish(self) -> None:
+        """A topic policy replaces SNS's default one (enforce_ssl creates it), so CloudWatch may publish only
+        if the policy says so: these alarms of this account, nothing else."""
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowTheseAlarmsToPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Stack.of(self).account},
+                    "ArnEquals": {"aws:SourceArn": [alarm.alarm_arn for alarm in self.alarms.values()]},
+                },
+            )
         )
 
     def _alarm(self, name: str, metric: cloudwatch.IMetric, threshold: float, description: str) -> None:

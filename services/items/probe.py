@@ -1,6 +1,9 @@
-"""The synthetic events the pre-traffic hooks send to each new version: GET /health as API Gateway
-(REST, proxy integration) would deliver it to the API function, and a one-message SQS batch for the
-ingest worker."""
+"""The synthetic events the deployment hooks send: GET /health as API Gateway (REST, proxy
+integration) would deliver it to the API function, and a one-message SQS batch for the ingest worker.
+The pre-traffic hook sends them to the new version, the synthetic traffic to the `live` alias.
+
+They hold no null fields: the stack renders them into the hooks' environment as JSON, which drops
+nulls, so what is written here is exactly what the functions receive."""
 
 from typing import Any
 
@@ -16,10 +19,6 @@ def health_probe_event() -> dict[str, Any]:
         "httpMethod": "GET",
         "headers": headers,
         "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
         "requestContext": {
             "resourcePath": "/health",
             "httpMethod": "GET",
@@ -28,7 +27,6 @@ def health_probe_event() -> dict[str, Any]:
             "requestId": "pre-traffic-hook",
             "identity": {"sourceIp": "127.0.0.1", "userAgent": "codedeploy-pre-traffic-hook"},
         },
-        "body": None,
         "isBase64Encoded": False,
     }
 

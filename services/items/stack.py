@@ -6,7 +6,7 @@ from constructs import Construct
 from services.items.api import ItemsRestApi
 from services.items.auth import ItemsUserPool
 from services.items.data import ItemsTables
-from services.items.function import ItemsFunction
+from services.items.function import ItemsFunction, server_errors_metric
 from services.items.ingest import ItemsIngest
 from services.items.operations import ItemsOperations
 from services.items.probe import (
@@ -16,7 +16,7 @@ from services.items.probe import (
     ingest_probe_event,
 )
 from services.items.secrets import ItemsSecrets
-from services.platform.delivery import ProgressiveDelivery
+from services.platform.delivery import DeploymentHooks, ProgressiveDelivery
 from services.platform.keys import ServiceKey
 from stages.config import EnvironmentConfig
 
@@ -62,28 +62,49 @@ class ItemsStack(Stack):
             tables=tables,
             ingest=ingest,
         )
+        hooks = DeploymentHooks(
+            self,
+            "DeploymentHooks",
+            key=key,
+            log_retention_days=env_config.log_retention_days,
+            removal_policy=removal,
+            description_suffix=env_config.name,
+        )
+        deployment = env_config.deployment
+        thresholds = env_config.alarms
         self.delivery = ProgressiveDelivery(
             self,
             "Delivery",
             target=function,
-            env_config=env_config,
-            key=key,
+            hooks=hooks,
+            strategy=deployment.strategy,
+            shift=deployment.traffic_shift,
+            errors_threshold=thresholds.lambda_errors,
+            throttles_threshold=thresholds.lambda_throttles,
+            duration_threshold_ms=thresholds.lambda_duration_p99_ms,
             topic=operations.topic,
+            key=key,
             probe_event=health_probe_event(),
             expected_response=HEALTHY_API_RESPONSE,
-            extra_alarms=[operations.alarms["Api5xxRate"]],
+            # The handler's own count of 5xx answers (500, not the 503 of a busy table) by version: a
+            # whole-API 5xx alarm here would keep a fix from rolling forward during an incident.
+            extra_metrics={"NewVersionServerErrors": (server_errors_metric(function), 1)},
         )
         # The worker is released like the API function; its duration alarm allows most of its timeout.
         self.ingest_delivery = ProgressiveDelivery(
             self,
             "IngestDelivery",
             target=ingest.worker,
-            env_config=env_config,
-            key=key,
+            hooks=hooks,
+            strategy=deployment.strategy,
+            shift=deployment.traffic_shift,
+            errors_threshold=thresholds.lambda_errors,
+            throttles_threshold=thresholds.lambda_throttles,
+            duration_threshold_ms=env_config.ingest.worker_timeout_seconds * 800,
             topic=operations.topic,
+            key=key,
             probe_event=ingest_probe_event(),
             expected_response=HEALTHY_WORKER_RESPONSE,
-            duration_threshold_ms=env_config.ingest.worker_timeout_seconds * 800,
         )
         # The API serves traffic only once its data and secret exist (row A5: explicit dependencies).
         api.rest_api.node.add_dependency(tables, secrets)

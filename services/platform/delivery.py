@@ -1,9 +1,13 @@
-"""Progressive delivery of a ServiceFunction: CodeDeploy shifts its `live` alias to each new version
-(all at once, canary or linear, per environment), behind a pre-traffic hook that invokes the new
-version, alarms scoped to that version, a post-traffic hook that checks the alarms, automatic rollback
-on failure, stop or alarm, and notifications to the operations topic."""
+"""Progressive delivery of released functions: CodeDeploy shifts each function's `live` alias to its
+new version (all at once, canary or linear, per environment), behind a pre-traffic hook that invokes
+the new version, synthetic traffic through the alias during the shift, alarms scoped to the new
+version, a post-traffic hook that waits one alarm window and checks them, automatic rollback on
+failure, stop or alarm, and notifications to the operations topic.
 
-import json
+The hooks and the traffic function are shared by every deployment group of a stack (one
+``DeploymentHooks`` per stack) and are not released themselves: CodeDeploy calls them unqualified."""
+
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,10 +21,20 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from services.platform.function import ALIAS_NAME, ServiceFunction
-from stages.config import EnvironmentConfig, TrafficShift
+from stages.config import TrafficShift
 
 HOOKS_DIR = Path(__file__).parent / "runtime"
+# Every deployment alarm looks at one 1-minute period: the shortest shift interval CodeDeploy offers,
+# so each alarm can reach ALARM inside every interval of every strategy.
 ALARM_PERIOD = Duration.minutes(1)
+ALARM_EVALUATION_PERIODS = 1
+# CloudWatch publishes a minute's Lambda metrics about a minute later; the post-traffic hook waits
+# one alarm window plus that delay before it reads the alarms.
+METRIC_DELAY_SECONDS = 60
+BAKE_SECONDS = int(ALARM_PERIOD.to_seconds()) * ALARM_EVALUATION_PERIODS + METRIC_DELAY_SECONDS
+# The new version should see this many synthetic requests per alarm period, whatever its share.
+NEW_VERSION_REQUESTS_PER_PERIOD = 6
+MIN_REQUESTS_PER_MINUTE = 60
 DEPLOYMENT_EVENTS = [
     "DeploymentStart",
     "DeploymentSuccess",
@@ -28,6 +42,7 @@ DEPLOYMENT_EVENTS = [
     "DeploymentStop",
     "DeploymentRollback",
 ]
+HOOK_TIMEOUT = Duration.seconds(BAKE_SECONDS + 120)
 
 
 def deployment_config(scope: Construct, name: str, shift: TrafficShift) -> codedeploy.ILambdaDeploymentConfig:
@@ -45,8 +60,19 @@ def deployment_config(scope: Construct, name: str, shift: TrafficShift) -> coded
     return codedeploy.LambdaDeploymentConfig(scope, "DeploymentConfig", traffic_routing=routing)
 
 
-def _compact_json(value: Mapping[str, Any]) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+def shift_seconds(shift: TrafficShift) -> int:
+    """How long CodeDeploy takes to move all traffic: a canary waits one interval, a linear shift one
+    interval per step."""
+    if shift.kind == "all_at_once":
+        return 0
+    steps = 1 if shift.kind == "canary" else math.ceil(100 / shift.percentage)
+    return steps * shift.minutes * 60
+
+
+def synthetic_requests_per_minute(shift: TrafficShift) -> int:
+    """Enough requests that the new version's first share (e.g. 10 %) gets several per alarm period."""
+    share = shift.percentage if shift.kind != "all_at_once" else 100
+    return max(MIN_REQUESTS_PER_MINUTE, math.ceil(NEW_VERSION_REQUESTS_PER_PERIOD * 100 / share))
 
 
 def version_metric(function: ServiceFunction, metric_name: str, statistic: str) -> cloudwatch.Metric:
@@ -66,114 +92,189 @@ def version_metric(function: ServiceFunction, metric_name: str, statistic: str) 
     )
 
 
+class DeploymentHooks(Construct):
+    """The stack's CodeDeploy application, its pre- and post-traffic hooks and the synthetic-traffic
+    function, shared by all its deployment groups."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        log_retention_days: int,
+        removal_policy: RemovalPolicy,
+        description_suffix: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.application = codedeploy.LambdaApplication(self, "Application")
+        settings: dict[str, Any] = {
+            "key": key,
+            "code_dir": HOOKS_DIR,
+            "log_retention_days": log_retention_days,
+            "removal_policy": removal_policy,
+            "released": False,
+        }
+        self.traffic = ServiceFunction(
+            self,
+            "SyntheticTraffic",
+            description=f"Synthetic traffic through the live alias during traffic shifts ({description_suffix})",
+            handler="deploy_hooks.traffic.lambda_handler",
+            environment={"POWERTOOLS_SERVICE_NAME": "deploy-hooks"},
+            timeout=Duration.minutes(15),
+            **settings,
+        )
+        # What the traffic function invokes (itself, to hand over, and the targets' aliases) is granted by
+        # a policy of its own: the function depends on its role's default policy, and the aliases depend
+        # on the hooks, so naming them there would close a dependency cycle.
+        self._traffic_invokes = iam.Policy(
+            self,
+            "SyntheticTrafficInvokes",
+            roles=[self.traffic.role],
+            statements=[
+                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.traffic.function.function_arn])
+            ],
+        )
+        self.pre_traffic = ServiceFunction(
+            self,
+            "PreTrafficHook",
+            description=f"Pre-traffic hook: probes each new version, starts synthetic traffic ({description_suffix})",
+            handler="deploy_hooks.pre_traffic.lambda_handler",
+            environment={
+                "TRAFFIC_FUNCTION_NAME": self.traffic.function.function_name,
+                "POWERTOOLS_SERVICE_NAME": "deploy-hooks",
+            },
+            timeout=Duration.minutes(2),
+            **settings,
+        )
+        self.pre_traffic.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.traffic.function.function_arn])
+        )
+        self.post_traffic = ServiceFunction(
+            self,
+            "PostTrafficHook",
+            description=f"Post-traffic hook: checks the deployment alarms after one window ({description_suffix})",
+            handler="deploy_hooks.post_traffic.lambda_handler",
+            environment={"BAKE_SECONDS": str(BAKE_SECONDS), "POWERTOOLS_SERVICE_NAME": "deploy-hooks"},
+            timeout=HOOK_TIMEOUT,
+            **settings,
+        )
+        # DescribeAlarms supports no resource-level permission (acknowledged in compliance/acknowledgments.py).
+        self.post_traffic.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=["*"])
+        )
+        self._targets = 0
+
+    def register(
+        self,
+        group: codedeploy.LambdaDeploymentGroup,
+        target: ServiceFunction,
+        *,
+        shift: TrafficShift,
+        probe_event: Mapping[str, Any],
+        expected_response: Mapping[str, Any],
+        alarms: Sequence[cloudwatch.IAlarm],
+    ) -> None:
+        """Tell the hooks what a deployment of ``group`` releases, and let them and the traffic reach it."""
+        stack = Stack.of(self)
+        # Built from the function, not the alias: the alias depends on the hooks (it is shifted only once
+        # their new configuration is live), so the hooks may not depend on it.
+        alias_arn = f"{target.function.function_arn}:{ALIAS_NAME}"
+        self._targets += 1
+        variable = f"DEPLOYMENT_TARGET_{self._targets}"
+        traffic_seconds = shift_seconds(shift) + BAKE_SECONDS + int(HOOK_TIMEOUT.to_seconds())
+        self.pre_traffic.function.add_environment(
+            variable,
+            stack.to_json_string(
+                {
+                    "group": group.deployment_group_name,
+                    "version_arn": target.version.function_arn,
+                    "alias_arn": alias_arn,
+                    "probe_event": dict(probe_event),
+                    "expected_response": dict(expected_response),
+                    "traffic": {"per_minute": synthetic_requests_per_minute(shift), "seconds": traffic_seconds},
+                }
+            ),
+        )
+        self.post_traffic.function.add_environment(
+            variable,
+            stack.to_json_string({"group": group.deployment_group_name, "alarm_names": [a.alarm_name for a in alarms]}),
+        )
+        read_deployment = iam.PolicyStatement(
+            actions=["codedeploy:GetDeployment"], resources=[group.deployment_group_arn]
+        )
+        for hook in (self.pre_traffic, self.post_traffic, self.traffic):
+            hook.function.add_to_role_policy(read_deployment)
+        self.pre_traffic.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[target.version.function_arn])
+        )
+        self._traffic_invokes.add_statements(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[alias_arn])
+        )
+        # The hooks' new configuration (the version to probe, the alarms to check) must be live before
+        # CodeDeploy starts shifting the target's alias.
+        target.alias.node.add_dependency(self.pre_traffic.function, self.post_traffic.function)
+
+
 class ProgressiveDelivery(Construct):
+    """One released function's deployment group: strategy, version-scoped alarms, hooks, rollback."""
+
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
         target: ServiceFunction,
-        env_config: EnvironmentConfig,
-        key: kms.IKey,
+        hooks: DeploymentHooks,
+        strategy: str,
+        shift: TrafficShift,
+        errors_threshold: int,
+        throttles_threshold: int,
+        duration_threshold_ms: int,
         topic: sns.ITopic,
+        key: kms.IKey,
         probe_event: Mapping[str, Any],
         expected_response: Mapping[str, Any],
-        duration_threshold_ms: int | None = None,
-        extra_alarms: Sequence[cloudwatch.IAlarm] = (),
+        extra_metrics: Mapping[str, tuple[cloudwatch.IMetric, float]] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        removal = RemovalPolicy.RETAIN if env_config.is_production else RemovalPolicy.DESTROY
-        thresholds = env_config.alarms
         self.alarms: list[cloudwatch.IAlarm] = [
-            self._alarm("NewVersionErrors", version_metric(target, "Errors", "Sum"), thresholds.lambda_errors),
-            self._alarm("NewVersionThrottles", version_metric(target, "Throttles", "Sum"), thresholds.lambda_throttles),
-            self._alarm(
-                "NewVersionDurationP99",
-                version_metric(target, "Duration", "p99"),
-                duration_threshold_ms or thresholds.lambda_duration_p99_ms,
-                periods=2,
-            ),
-            *extra_alarms,
+            self._alarm("NewVersionErrors", version_metric(target, "Errors", "Sum"), errors_threshold),
+            self._alarm("NewVersionThrottles", version_metric(target, "Throttles", "Sum"), throttles_threshold),
+            self._alarm("NewVersionDurationP99", version_metric(target, "Duration", "p99"), duration_threshold_ms),
+            *(self._alarm(name, metric, threshold) for name, (metric, threshold) in (extra_metrics or {}).items()),
         ]
-
-        hook_settings: dict[str, Any] = {
-            "key": key,
-            "code_dir": HOOKS_DIR,
-            "log_retention_days": env_config.log_retention_days,
-            "removal_policy": removal,
-            "timeout": Duration.minutes(2),
-        }
-        self.pre_traffic = ServiceFunction(
-            self,
-            "PreTrafficHook",
-            description=f"Pre-traffic hook: probes each new version of {target.function.node.path} ({env_config.name})",
-            handler="deploy_hooks.pre_traffic.lambda_handler",
-            environment={
-                "TARGET_VERSION_ARN": target.version.function_arn,
-                "PROBE_EVENT": _compact_json(probe_event),
-                "EXPECTED_RESPONSE": _compact_json(expected_response),
-                "POWERTOOLS_SERVICE_NAME": "deploy-hooks",
-            },
-            **hook_settings,
-        )
-        self.pre_traffic.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[target.version.function_arn])
-        )
-        self.post_traffic = ServiceFunction(
-            self,
-            "PostTrafficHook",
-            description=(
-                f"Post-traffic hook: checks the deployment alarms of {target.function.node.path} ({env_config.name})"
-            ),
-            handler="deploy_hooks.post_traffic.lambda_handler",
-            environment={
-                "ALARM_NAMES": ",".join(alarm.alarm_name for alarm in self.alarms),
-                "POWERTOOLS_SERVICE_NAME": "deploy-hooks",
-            },
-            **hook_settings,
-        )
-        # DescribeAlarms supports no resource-level permission (acknowledged in compliance/acknowledgments.py).
-        self.post_traffic.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=["*"])
-        )
-
         self.deployment_group = codedeploy.LambdaDeploymentGroup(
             self,
             "DeploymentGroup",
+            application=hooks.application,
             alias=target.alias,
-            deployment_config=deployment_config(
-                self, env_config.deployment.strategy, env_config.deployment.traffic_shift
-            ),
+            deployment_config=deployment_config(self, strategy, shift),
             alarms=self.alarms,
-            pre_hook=self.pre_traffic.alias,
-            post_hook=self.post_traffic.alias,
+            pre_hook=hooks.pre_traffic.function,
+            post_hook=hooks.post_traffic.function,
             auto_rollback=codedeploy.AutoRollbackConfig(
                 failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True
             ),
         )
         self._notify(self.deployment_group, topic, key)
-        # The hooks are functions too: each is released behind its own alias, all at once.
-        for hook in (self.pre_traffic, self.post_traffic):
-            group = codedeploy.LambdaDeploymentGroup(
-                hook,
-                "DeploymentGroup",
-                alias=hook.alias,
-                deployment_config=codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE,
-                auto_rollback=codedeploy.AutoRollbackConfig(failed_deployment=True, stopped_deployment=True),
-            )
-            self._notify(group, topic, key)
-        # The hooks' new configuration (the version to probe, the alarms to check) must be live before
-        # CodeDeploy starts shifting the target's alias.
-        target.alias.node.add_dependency(self.pre_traffic.alias, self.post_traffic.alias)
+        hooks.register(
+            self.deployment_group,
+            target,
+            shift=shift,
+            probe_event=probe_event,
+            expected_response=expected_response,
+            alarms=self.alarms,
+        )
 
-    def _alarm(self, name: str, metric: cloudwatch.IMetric, threshold: float, periods: int = 1) -> cloudwatch.Alarm:
+    def _alarm(self, name: str, metric: cloudwatch.IMetric, threshold: float) -> cloudwatch.Alarm:
         return cloudwatch.Alarm(
             self,
             name,
             metric=metric,
             threshold=threshold,
-            evaluation_periods=periods,
-            datapoints_to_alarm=periods,
+            evaluation_periods=ALARM_EVALUATION_PERIODS,
+            datapoints_to_alarm=ALARM_EVALUATION_PERIODS,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=f"{name} of the version being deployed (rolls the deployment back)",

@@ -1,7 +1,11 @@
 """A Python Lambda function the way every function here is built: newest runtime on arm64, the pinned
 Powertools layer, X-Ray, its own least-privilege role, a KMS-encrypted log group, encrypted environment,
-asynchronous failures kept in an encrypted queue, and a published version behind the `live` alias
-(which callers use and CodeDeploy shifts)."""
+and asynchronous failures kept in an encrypted queue.
+
+An application function is *released*: a published version behind the `live` alias, which callers use
+and CodeDeploy shifts, with its asynchronous-invocation settings on that alias (they apply per
+qualifier). The deployment machinery (hooks, synthetic traffic) is not released: its functions are
+called unqualified, so their settings sit on `$LATEST`."""
 
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,6 +58,7 @@ class ServiceFunction(Construct):
         timeout: Duration | None = None,
         reserved_concurrency: int | None = None,
         provisioned_concurrency: int | None = None,
+        released: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = encrypted_log_group(
@@ -86,10 +91,6 @@ class ServiceFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             dead_letter_queue=self.dead_letter_queue,
-            # Asynchronous invocations are retried twice within an hour, then land in the queue above.
-            retry_attempts=2,
-            max_event_age=Duration.hours(1),
-            on_failure=_QueueDestination(self.dead_letter_queue),
             environment_encryption=key,
             environment=dict(environment),
         )
@@ -97,6 +98,10 @@ class ServiceFunction(Construct):
         self.function.add_to_role_policy(
             iam.PolicyStatement(actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
         )
+        self.released = released
+        if not released:
+            self._retry_asynchronous_invocations(self.function)
+            return
         self.version = self.function.current_version
         self.alias = lambda_.Alias(
             self,
@@ -104,4 +109,12 @@ class ServiceFunction(Construct):
             alias_name=ALIAS_NAME,
             version=self.version,
             provisioned_concurrent_executions=provisioned_concurrency,
+        )
+        self._retry_asynchronous_invocations(self.alias)
+
+    def _retry_asynchronous_invocations(self, qualifier: lambda_.IFunction) -> None:
+        """Asynchronous invocations of the qualifier callers use are retried twice within an hour, then
+        land in the dead-letter queue."""
+        qualifier.configure_async_invoke(
+            retry_attempts=2, max_event_age=Duration.hours(1), on_failure=_QueueDestination(self.dead_letter_queue)
         )

@@ -19,7 +19,7 @@ from compliance.registry import (
     stale_acknowledgments,
 )
 from stages.config import ComplianceConfig
-from tests.synth_fixtures import BackgroundSynth, Synthesized
+from tests.synth_fixtures import TOPOLOGIES, BackgroundSynth, Synthesized
 
 GOOD_REASON = "This parameter only holds a constant test value in this fixture and never holds customer data at all."
 
@@ -164,15 +164,19 @@ def test_an_acknowledgment_on_a_whole_stack_is_refused(tmp_path: Path) -> None:
         _small_app(tmp_path, bad_bucket=False, registry=(blanket,))
 
 
-def test_pointing_the_pipeline_at_another_account_keeps_the_registry_valid(
-    background_synths: dict[str, BackgroundSynth],
+@pytest.mark.parametrize("topology", sorted(TOPOLOGIES))
+def test_every_supported_account_layout_passes_the_gate_with_the_same_registry(
+    background_synths: dict[str, BackgroundSynth], topology: str
 ) -> None:
-    run = background_synths["other accounts"]
+    run = background_synths[topology]
     returncode, output = run.wait()
     assert returncode == 0, output[-3000:]
     report = json.loads((run.outdir / "validation-report.json").read_text())
     assert [v for v in _violations(report) if v[0] in GATING] == []
-    assert any(":444455556666:report-group/" in rule for _, rule, _ in _violations(report, "suppressedViolations"))
+    pipeline_account = TOPOLOGIES[topology].get("pipeline.account", "111111111111")
+    assert any(
+        f":{pipeline_account}:report-group/" in rule for _, rule, _ in _violations(report, "suppressedViolations")
+    )
 
 
 def test_an_unknown_condition_is_refused() -> None:

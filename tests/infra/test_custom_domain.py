@@ -19,6 +19,7 @@ CERTIFICATE = "arn:aws:acm:eu-west-1:333333333333:certificate/00000000-0000-0000
 def template() -> dict[str, Any]:
     context = cdk_json_context()
     overrides = {
+        "environments.prod.regions": '["eu-west-1"]',
         "environments.prod.custom_domain": json.dumps(
             {
                 "domain_name": "api.example.com",
@@ -26,7 +27,7 @@ def template() -> dict[str, Any]:
                 "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
                 "hosted_zone_name": "example.com",
             }
-        )
+        ),
     }
     config = load_config({**context, **overrides})
     app = cdk.App(context=context)

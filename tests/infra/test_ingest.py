@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from services.items.probe import HEALTHY_WORKER_RESPONSE, ingest_probe_event
-from tests.synth_fixtures import Synthesized, resource_with_prefix, resources_of
+from tests.synth_fixtures import Synthesized, rendered, resource_with_prefix, resources_of
 
 STAGES = ("dev", "staging", "prod-eu-west-1", "prod-eu-central-1")
 
@@ -151,11 +151,16 @@ def test_the_worker_is_released_progressively_behind_its_own_probe(templates: di
     group = resource_with_prefix(template, "AWS::CodeDeploy::DeploymentGroup", "IngestDeliveryDeploymentGroup")
     assert group["Properties"]["DeploymentConfigName"] == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
     assert len(group["Properties"]["AlarmConfiguration"]["Alarms"]) == 3
-    hook = resource_with_prefix(template, "AWS::Lambda::Function", "IngestDeliveryPreTrafficHookFunction")
+    hook = resource_with_prefix(template, "AWS::Lambda::Function", "DeploymentHooksPreTrafficHookFunction")
     variables = hook["Properties"]["Environment"]["Variables"]
-    assert json.loads(variables["PROBE_EVENT"]) == ingest_probe_event()
-    assert json.loads(variables["EXPECTED_RESPONSE"]) == HEALTHY_WORKER_RESPONSE
-    assert variables["TARGET_VERSION_ARN"]["Ref"].startswith("IngestWorkerFunctionCurrentVersion")
+    (target,) = [
+        json.loads(rendered(v))
+        for k, v in variables.items()
+        if k.startswith("DEPLOYMENT_TARGET_") and "IngestDelivery" in json.dumps(v)
+    ]
+    assert target["version_arn"].startswith("<IngestWorkerFunctionCurrentVersion")
+    assert target["probe_event"] == ingest_probe_event()
+    assert target["expected_response"] == HEALTHY_WORKER_RESPONSE
     duration = resource_with_prefix(template, "AWS::CloudWatch::Alarm", "IngestDeliveryNewVersionDurationP99")
     assert duration["Properties"]["Threshold"] == 48_000
 

@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -75,7 +76,8 @@ def test_push_trigger_filters_branch_and_ignores_docs_only_pushes(pipeline: dict
     (push,) = git["Push"]
     assert push["Branches"] == {"Includes": ["main"]}
     assert push["FilePaths"]["Includes"] == ["**"]
-    assert set(push["FilePaths"]["Excludes"]) == {"**/*.md", "docs/**"}
+    # `**/*.md` needs a directory, so a root README.md is ignored by `*.md` of its own.
+    assert set(push["FilePaths"]["Excludes"]) == {"*.md", "**/*.md", "docs/**"}
 
 
 def test_self_mutation_runs_before_assets_and_assets_publish_in_one_action(pipeline: dict[str, Any]) -> None:
@@ -168,7 +170,8 @@ def test_synth_step_runs_buildspec_yml_and_publishes_test_reports(
     test_group = next(k for k in report_groups if k.startswith("TestReports"))
     assert test_group in spec_text, "the buildspec's reports point at the TestReports group"
     assert "junit.xml" in spec_text
-    assert project["Cache"]["Type"] == "LOCAL"
+    # Only the custom cache of buildspec.yml's paths: a source cache does nothing with a CodePipeline source.
+    assert project["Cache"] == {"Modes": ["LOCAL_CUSTOM_CACHE"], "Type": "LOCAL"}
     assert project["Environment"]["PrivilegedMode"] is False
 
 
@@ -342,6 +345,72 @@ def test_synth_action_knows_the_pipeline_execution_id(pipeline: dict[str, Any]) 
         "type": "PLAINTEXT",
         "value": "#{codepipeline.PipelineExecutionId}",
     } in variables
+
+
+def test_synth_action_keeps_the_config_hash_that_restarts_a_run_after_self_mutation(pipeline: dict[str, Any]) -> None:
+    (synth,) = _actions(pipeline, "Build", "CodeBuild")
+    names = [v["name"] for v in json.loads(synth["Configuration"]["EnvironmentVariables"])]
+    assert "_PROJECT_CONFIG_HASH" in names
+
+
+def test_source_role_uses_the_connection_with_the_prefix_of_its_arn(synthesized: Synthesized) -> None:
+    assert synthesized.config.pipeline.connection_arn.startswith("arn:aws:codeconnections:")
+    actions = _connection_actions(synthesized.pipeline)
+    assert actions == ["codeconnections:UseConnection"]
+
+
+def test_a_connection_from_before_the_rename_keeps_the_old_prefix(topology_outdirs: dict[str, Path]) -> None:
+    template = json.loads((topology_outdirs["account per environment"] / "Pipeline.template.json").read_text())
+    assert _connection_actions(template) == ["codestar-connections:UseConnection"]
+
+
+def _connection_actions(template: dict[str, Any]) -> list[str]:
+    return [
+        statement["Action"]
+        for policy in resources_of(template, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if str(statement["Action"]).endswith("UseConnection")
+    ]
+
+
+def test_asset_publishing_installs_the_pinned_cdk_assets(synthesized: Synthesized) -> None:
+    pinned = json.loads((REPO_ROOT / "package.json").read_text())["devDependencies"]["cdk-assets"]
+    (spec_file,) = synthesized.outdir.glob("buildspec-*-FileAsset.yaml")
+    text = spec_file.read_text()
+    assert f"cdk-assets@{pinned}" in text
+    assert "cdk-assets@latest" not in text
+
+
+def test_prod_stacks_are_protected_by_the_pipeline_after_each_deploy(
+    synthesized: Synthesized, pipeline: dict[str, Any]
+) -> None:
+    """The deploy action cannot set termination protection, so a step in prod switches it on."""
+    protect = [a for a in _actions(pipeline, "prod", "CodeBuild") if "ProtectStacks" in a["Name"]]
+    smoke = [a for a in _actions(pipeline, "prod", "CodeBuild") if "SmokeTests" in a["Name"]]
+    assert len(protect) == 2
+    assert {a["RunOrder"] for a in protect} == {a["RunOrder"] for a in smoke}, "beside the smoke tests"
+    for action in protect:
+        region = action["Name"].rsplit("ProtectStacks-", 1)[1]
+        spec = json.dumps(_project(synthesized, action)["Source"]["BuildSpec"])
+        assert f"cdk-hnb659fds-deploy-role-333333333333-{region}" in spec
+        assert "update-termination-protection --enable-termination-protection --stack-name prod-items" in spec
+        assert "EnableTerminationProtection" in spec, "the step checks the result"
+    for earlier in ("dev", "staging"):
+        assert not [a for a in _actions(pipeline, earlier, "CodeBuild") if "ProtectStacks" in a["Name"]]
+
+
+def test_the_protect_step_may_assume_only_the_prod_deploy_roles(synthesized: Synthesized) -> None:
+    assumed = [
+        json.dumps(statement["Resource"])
+        for policy_id, policy in resources_of(synthesized.pipeline, "AWS::IAM::Policy").items()
+        if "ProtectStacks" in policy_id
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "sts:AssumeRole"
+    ]
+    assert sorted(assumed) == sorted(
+        f'"arn:aws:iam::333333333333:role/cdk-hnb659fds-deploy-role-333333333333-{r}"'
+        for r in ("eu-west-1", "eu-central-1")
+    )
 
 
 def test_synth_project_names_the_evidence_bucket(synthesized: Synthesized, pipeline: dict[str, Any]) -> None:

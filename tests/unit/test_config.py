@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from stages.config import ConfigError, load_config, parse_config
+from stages.config import ConfigError, load_config, parse_config, refuse_uncommitted
 from tests.conftest import REPO_ROOT
 
 
@@ -145,19 +145,30 @@ def _domain(**changes: str) -> dict[str, str]:
 
 def test_custom_domain_is_optional_and_validated_when_given() -> None:
     assert parse_config(_default()).environments["prod"].custom_domain is None
-    config = parse_config(_with("environments.prod.custom_domain", _domain()))
-    assert config.environments["prod"].custom_domain is not None
+    config = parse_config(_with("environments.staging.custom_domain", _domain()))
+    assert config.environments["staging"].custom_domain is not None
+
+
+def test_custom_domain_is_refused_for_an_environment_of_several_regions() -> None:
+    message = _error(_with("environments.prod.custom_domain", _domain()))
+    assert "environments.prod: custom_domain and regions: a custom domain serves one region" in message
+
+
+def test_custom_domain_certificate_must_be_in_the_apis_region() -> None:
+    other_region = "arn:aws:acm:us-east-1:222222222222:certificate/00000000-0000-0000-0000-000000000000"
+    message = _error(_with("environments.staging.custom_domain", _domain(certificate_arn=other_region)))
+    assert "needs a certificate of its own region eu-west-1, this one is in us-east-1" in message
 
 
 def test_custom_domain_must_lie_in_its_hosted_zone() -> None:
-    message = _error(_with("environments.prod.custom_domain", _domain(hosted_zone_name="example.org")))
+    message = _error(_with("environments.staging.custom_domain", _domain(hosted_zone_name="example.org")))
     assert "custom_domain.domain_name 'api.example.com' is not in hosted zone 'example.org'" in message
 
 
 def test_custom_domain_certificate_must_be_an_acm_arn() -> None:
-    message = _error(_with("environments.prod.custom_domain", _domain(certificate_arn="arn:aws:iam::1:cert")))
+    message = _error(_with("environments.staging.custom_domain", _domain(certificate_arn="arn:aws:iam::1:cert")))
     assert (
-        "environments.prod.custom_domain.certificate_arn: 'arn:aws:iam::1:cert' is not an ACM certificate ARN"
+        "environments.staging.custom_domain.certificate_arn: 'arn:aws:iam::1:cert' is not an ACM certificate ARN"
         in message
     )
 
@@ -347,3 +358,120 @@ def test_the_rollback_drill_switch_is_refused_outside_dev() -> None:
     raw = _default()
     raw["environments"]["dev"]["function"]["simulate_failure"] = True
     assert parse_config(raw).environments["dev"].function.simulate_failure is True
+
+
+# --- what AWS accepts at deploy time, checked at synth --------------------------------------------
+
+
+def test_reserved_concurrency_must_leave_lambdas_unreserved_hundred() -> None:
+    raw = _with("environments.prod.lambda_concurrency_quota", 150)
+    message = _error(raw)
+    assert (
+        "environments.prod.function.reserved_concurrency: 100 reserved or provisioned in account 333333333333"
+        in message
+    )
+    assert "a quota of 150 (lambda_concurrency_quota) leaves 50" in message
+
+
+def test_environments_sharing_an_account_share_its_concurrency() -> None:
+    raw = _default()
+    for name in ("dev", "staging", "prod"):
+        raw["environments"][name]["account"] = "111111111111"
+        raw["environments"][name]["lambda_concurrency_quota"] = 200
+    message = _error(raw)
+    assert (
+        "environments.staging.function.reserved_concurrency, environments.prod.function.reserved_concurrency" in message
+    )
+    assert "120 reserved or provisioned in account 111111111111 eu-west-1" in message
+
+
+def test_a_fresh_account_quota_of_ten_fits_no_reservation_at_all() -> None:
+    raw = _with("environments.staging.lambda_concurrency_quota", 10)
+    assert "leaves 0 after the 100 Lambda keeps unreserved" in _error(raw)
+    raw["environments"]["staging"]["function"]["reserved_concurrency"] = None
+    assert parse_config(raw).environments["staging"].committed_concurrency == 0
+
+
+def test_provisioned_concurrency_without_reservation_counts_against_the_pool() -> None:
+    raw = _with("environments.prod.function.reserved_concurrency", None)
+    raw["environments"]["prod"]["lambda_concurrency_quota"] = 110
+    assert "20 reserved or provisioned in account 333333333333" in _error(raw)
+
+
+def test_the_default_dev_reserves_nothing_so_a_fresh_dev_account_deploys() -> None:
+    assert parse_config(_default()).environments["dev"].committed_concurrency == 0
+
+
+def test_the_connection_must_belong_to_the_pipeline_account() -> None:
+    message = _error(_with("pipeline.account", "444455556666"))
+    assert "pipeline.connection_arn and pipeline.account: the connection belongs to account 111111111111" in message
+
+
+def test_a_pipeline_name_too_long_for_its_notification_rule_is_refused() -> None:
+    name = "p" + "x" * 57  # 58 characters: "<name>-events" would be 65
+    message = _error(_with("pipeline.name", name))
+    assert f"pipeline.name: '{name}' makes the notification rule name '{name}-events' 65 characters long" in message
+    assert "AWS allows 64" in message
+    assert parse_config(_with("pipeline.name", name[:-1])).pipeline.name == name[:-1]
+
+
+# --- configuration comes from committed files only --------------------------------------------------
+
+
+def _committed() -> dict[str, Any]:
+    return json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+
+
+def test_committed_configuration_passes_the_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOCAL_EXPERIMENT", raising=False)
+    refuse_uncommitted(_committed(), _committed())
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"environments.prod.account": "444455556666"},
+        {"config_file": "config/accounts.json"},
+        {"pipeline.connection_arn": "arn:aws:codeconnections:eu-west-1:111111111111:connection/x"},
+    ],
+    ids=["dotted-key", "config-file", "pipeline-key"],
+)
+def test_a_cli_override_of_configuration_is_refused_naming_the_committed_alternative(
+    monkeypatch: pytest.MonkeyPatch, override: dict[str, str]
+) -> None:
+    monkeypatch.delenv("LOCAL_EXPERIMENT", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        refuse_uncommitted({**_committed(), **override}, _committed())
+    message = str(caught.value)
+    assert f"{next(iter(override))}: set outside the committed files" in message
+    assert "cdk.json's context.config_file" in message
+    assert "LOCAL_EXPERIMENT=1" in message
+
+
+def test_a_changed_embedded_default_is_refused_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOCAL_EXPERIMENT", raising=False)
+    changed = _committed()
+    changed["config"] = {**changed["config"], "compliance": {"evidence_retention_days": 1}}
+    with pytest.raises(ConfigError, match="config: set outside the committed files"):
+        refuse_uncommitted(changed, _committed())
+
+
+def test_the_local_experiment_switch_allows_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCAL_EXPERIMENT", "1")
+    refuse_uncommitted({**_committed(), "environments.prod.account": "444455556666"}, _committed())
+
+
+def test_a_config_file_outside_the_repository_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("LOCAL_EXPERIMENT", raising=False)
+    outside = tmp_path / "accounts.json"
+    outside.write_text("{}")
+    with pytest.raises(ConfigError, match=r"config_file: .* is outside the repository"):
+        load_config(_context(config_file=str(outside)), base_dir=REPO_ROOT)
+    with pytest.raises(ConfigError, match="is outside the repository"):
+        load_config(_context(config_file="../accounts.json"), base_dir=REPO_ROOT)
+
+
+def test_a_committed_config_file_inside_the_repository_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOCAL_EXPERIMENT", raising=False)
+    config = load_config(_context(config_file="tests/fixtures/config/accounts.json"), base_dir=REPO_ROOT)
+    assert config.environments["prod"].account == "444455556666"

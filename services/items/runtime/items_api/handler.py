@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from items_ingest.settings import ingest_settings
@@ -276,4 +276,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "body": json.dumps({"message": f"request body exceeds {MAX_BODY_BYTES} bytes"}),
             "isBase64Encoded": False,
         }
-    return app.resolve(event, context)
+    response = app.resolve(event, context)
+    _count_server_error(response, context)
+    return response
+
+
+def _count_server_error(response: dict[str, Any], context: LambdaContext) -> None:
+    """Count a server error by the version that answered it: the deployment of a new version watches
+    this count for that version only. A 503 (the table is busy) is not the code's fault and not counted."""
+    status = response.get("statusCode", 200)
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR and status != HTTPStatus.SERVICE_UNAVAILABLE:
+        version = getattr(context, "function_version", None) or "$LATEST"
+        with single_metric(name="ServerErrors", unit=MetricUnit.Count, value=1) as metric:
+            metric.add_dimension(name="version", value=version)
