@@ -17,7 +17,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install synth audit evidence test lint format ci clean e2e install-e2e openapi bench local-api
+.PHONY: help install synth audit evidence test lint format ci clean e2e install-e2e openapi bench local-api preflight deploy-pipeline
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -67,6 +67,13 @@ bench: install ## performance figures of DESIGN §7 (ratios measured in one run)
 
 ci: install ## replay buildspec.yml locally, phase by phase, as CodeBuild runs it
 	$(PY) -m pipeline.run_buildspec buildspec.yml
+
+preflight: install ## check an account before the first deployment: ENV=dev|staging|prod, or no ENV for the pipeline (needs credentials)
+	$(PY) -m tools.preflight $(if $(ENV),environment $(ENV),pipeline)
+
+deploy-pipeline: install ## the one manual deployment: the pipeline stack, from a committed and pushed tree (needs credentials)
+	$(PY) -m tools.preflight pipeline
+	cdk deploy Pipeline --require-approval broadening
 
 evidence: ## upload cdk.out/compliance to the evidence bucket (in the pipeline's synth step)
 	@if [ -z "$${CODEBUILD_BUILD_ID:-}" ]; then \

@@ -2,7 +2,8 @@
 
 Policies can only be evaluated over strings, so every `Ref`/`Fn::GetAtt` of a resource becomes a deterministic
 symbolic physical value shaped like the real one (queue URL, topic ARN, function name...) and built from the
-resource's explicit name property when it has one, else from its logical id. Values never seen by AWS this way
+resource's explicit name property when it has one, else from its stack name and logical id (as CloudFormation
+names resources, so unnamed resources of two stacks stay apart). Values never seen by AWS this way
 are recognisable: a resource type or attribute without a known shape resolves to `<Type>:<LogicalId>:<attr>`.
 The shapes follow each type's "Return values" in the AWS CloudFormation resource reference.
 """
@@ -21,7 +22,7 @@ _NO_VALUE = object()  # AWS::NoValue: the key or list item disappears
 @dataclass(frozen=True)
 class _Names:
     """What a resource type's Ref and attributes look like. `name_property` is the property that, when set, names
-    the resource physically; without it the name is the logical id (lower-cased where AWS requires lower case)."""
+    the resource physically; without it the name is `<stack>-<logical id>` (lower-cased where AWS requires it)."""
 
     name_property: str
     ref: str
@@ -197,7 +198,10 @@ class Stack:
         def prop(name: str, default: str = "") -> str:
             return self.resolve_str(props[name]) if name in props else default
 
-        default_name = logical_id.lower() if names.lower_case_default else logical_id
+        # CloudFormation names a resource without an explicit name after its stack and logical id, so
+        # names stay unique across the stacks of one account and region.
+        generated = f"{self.name}-{logical_id}"
+        default_name = generated.lower() if names.lower_case_default else generated
         scope = prop("Scope", "REGIONAL")
         return {
             "r": self.region,

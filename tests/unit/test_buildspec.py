@@ -9,6 +9,7 @@ from aws_cdk import aws_codebuild as codebuild
 
 from pipeline.buildspec import BuildSpecError, load_buildspec, synth_build_spec
 from pipeline.run_buildspec import commands_by_phase, main
+from services.platform.powertools import LAMBDA_RUNTIME
 from tests.conftest import REPO_ROOT
 
 BUILDSPEC = REPO_ROOT / "buildspec.yml"
@@ -87,3 +88,8 @@ def test_synth_build_spec_is_a_codebuild_buildspec() -> None:
 
     spec = synth_build_spec({"tests": FakeGroup(), "compliance": FakeGroup()})  # type: ignore[dict-item]
     assert isinstance(spec, codebuild.BuildSpec)
+
+
+def test_the_build_runs_the_python_the_functions_run() -> None:
+    spec = load_buildspec(BUILDSPEC)
+    assert f"python{spec['phases']['install']['runtime-versions']['python']}" == LAMBDA_RUNTIME.name

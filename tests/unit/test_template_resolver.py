@@ -26,37 +26,37 @@ def one(resource_type: str, properties: dict[str, Any] | None = None, logical_id
 
 
 REFERENCES = [
-    ("AWS::SQS::Queue", {}, "Ref", f"https://sqs.{R}.amazonaws.com/{A}/Res"),
-    ("AWS::SQS::Queue", {}, "Arn", f"arn:aws:sqs:{R}:{A}:Res"),
+    ("AWS::SQS::Queue", {}, "Ref", f"https://sqs.{R}.amazonaws.com/{A}/test-stack-Res"),
+    ("AWS::SQS::Queue", {}, "Arn", f"arn:aws:sqs:{R}:{A}:test-stack-Res"),
     ("AWS::SQS::Queue", {"QueueName": "ingest"}, "QueueName", "ingest"),
     ("AWS::SQS::Queue", {"QueueName": "ingest"}, "Arn", f"arn:aws:sqs:{R}:{A}:ingest"),
-    ("AWS::SNS::Topic", {}, "Ref", f"arn:aws:sns:{R}:{A}:Res"),
+    ("AWS::SNS::Topic", {}, "Ref", f"arn:aws:sns:{R}:{A}:test-stack-Res"),
     ("AWS::SNS::Topic", {"TopicName": "alarms"}, "TopicName", "alarms"),
-    ("AWS::Lambda::Function", {}, "Ref", "Res"),
+    ("AWS::Lambda::Function", {}, "Ref", "test-stack-Res"),
     ("AWS::Lambda::Function", {"FunctionName": "items-api"}, "Arn", f"arn:aws:lambda:{R}:{A}:function:items-api"),
-    ("AWS::IAM::Role", {}, "Ref", "Res"),
-    ("AWS::IAM::Role", {}, "Arn", f"arn:aws:iam::{A}:role/Res"),
+    ("AWS::IAM::Role", {}, "Ref", "test-stack-Res"),
+    ("AWS::IAM::Role", {}, "Arn", f"arn:aws:iam::{A}:role/test-stack-Res"),
     ("AWS::IAM::Role", {"RoleName": "deployer", "Path": "/ci/"}, "Arn", f"arn:aws:iam::{A}:role/ci/deployer"),
     ("AWS::IAM::Group", {"GroupName": "ops"}, "Arn", f"arn:aws:iam::{A}:group/ops"),
     ("AWS::IAM::ManagedPolicy", {"ManagedPolicyName": "read"}, "Ref", f"arn:aws:iam::{A}:policy/read"),
     ("AWS::KMS::Key", {}, "Ref", "Res"),
     ("AWS::KMS::Key", {}, "Arn", f"arn:aws:kms:{R}:{A}:key/Res"),
     ("AWS::KMS::Alias", {"AliasName": "alias/items"}, "Ref", "alias/items"),
-    ("AWS::S3::Bucket", {}, "Ref", "res"),
-    ("AWS::S3::Bucket", {}, "Arn", "arn:aws:s3:::res"),
+    ("AWS::S3::Bucket", {}, "Ref", "test-stack-res"),
+    ("AWS::S3::Bucket", {}, "Arn", "arn:aws:s3:::test-stack-res"),
     ("AWS::S3::Bucket", {"BucketName": "items-staging"}, "Arn", "arn:aws:s3:::items-staging"),
-    ("AWS::S3::Bucket", {}, "RegionalDomainName", f"res.s3.{R}.amazonaws.com"),
-    ("AWS::DynamoDB::Table", {}, "Ref", "Res"),
+    ("AWS::S3::Bucket", {}, "RegionalDomainName", f"test-stack-res.s3.{R}.amazonaws.com"),
+    ("AWS::DynamoDB::Table", {}, "Ref", "test-stack-Res"),
     ("AWS::DynamoDB::Table", {"TableName": "items"}, "Arn", f"arn:aws:dynamodb:{R}:{A}:table/items"),
-    ("AWS::DynamoDB::Table", {}, "StreamArn", f"arn:aws:dynamodb:{R}:{A}:table/Res/stream/Res"),
-    ("AWS::DynamoDB::GlobalTable", {}, "Arn", f"arn:aws:dynamodb:{R}:{A}:table/Res"),
+    ("AWS::DynamoDB::Table", {}, "StreamArn", f"arn:aws:dynamodb:{R}:{A}:table/test-stack-Res/stream/Res"),
+    ("AWS::DynamoDB::GlobalTable", {}, "Arn", f"arn:aws:dynamodb:{R}:{A}:table/test-stack-Res"),
     ("AWS::DynamoDB::GlobalTable", {"TableName": "items"}, "Ref", "items"),
-    ("AWS::CloudWatch::Alarm", {}, "Ref", "Res"),
+    ("AWS::CloudWatch::Alarm", {}, "Ref", "test-stack-Res"),
     ("AWS::CloudWatch::Alarm", {"AlarmName": "errors"}, "Arn", f"arn:aws:cloudwatch:{R}:{A}:alarm:errors"),
     ("AWS::CloudWatch::Dashboard", {"DashboardName": "ops"}, "Ref", "ops"),
-    ("AWS::Events::Rule", {}, "Arn", f"arn:aws:events:{R}:{A}:rule/Res"),
+    ("AWS::Events::Rule", {}, "Arn", f"arn:aws:events:{R}:{A}:rule/test-stack-Res"),
     ("AWS::Events::Rule", {"Name": "uploads"}, "Ref", "uploads"),
-    ("AWS::SecretsManager::Secret", {}, "Ref", f"arn:aws:secretsmanager:{R}:{A}:secret:Res-XXXXXX"),
+    ("AWS::SecretsManager::Secret", {}, "Ref", f"arn:aws:secretsmanager:{R}:{A}:secret:test-stack-Res-XXXXXX"),
     (
         "AWS::SecretsManager::Secret",
         {"Name": "pagination"},
@@ -64,14 +64,14 @@ REFERENCES = [
         f"arn:aws:secretsmanager:{R}:{A}:secret:pagination-XXXXXX",
     ),
     ("AWS::CodeBuild::Project", {"Name": "synth"}, "Ref", "synth"),
-    ("AWS::CodeBuild::Project", {}, "Arn", f"arn:aws:codebuild:{R}:{A}:project/Res"),
-    ("AWS::CodeBuild::ReportGroup", {}, "Ref", f"arn:aws:codebuild:{R}:{A}:report-group/Res"),
-    ("AWS::CodeBuild::ReportGroup", {}, "Arn", f"arn:aws:codebuild:{R}:{A}:report-group/Res"),
+    ("AWS::CodeBuild::Project", {}, "Arn", f"arn:aws:codebuild:{R}:{A}:project/test-stack-Res"),
+    ("AWS::CodeBuild::ReportGroup", {}, "Ref", f"arn:aws:codebuild:{R}:{A}:report-group/test-stack-Res"),
+    ("AWS::CodeBuild::ReportGroup", {}, "Arn", f"arn:aws:codebuild:{R}:{A}:report-group/test-stack-Res"),
     ("AWS::CodePipeline::Pipeline", {"Name": "delivery"}, "Ref", "delivery"),
-    ("AWS::CodeDeploy::Application", {}, "Ref", "Res"),
+    ("AWS::CodeDeploy::Application", {}, "Ref", "test-stack-Res"),
     ("AWS::CodeDeploy::Application", {"ApplicationName": "items"}, "Ref", "items"),
     ("AWS::CodeDeploy::DeploymentGroup", {"DeploymentGroupName": "live"}, "Ref", "live"),
-    ("AWS::Logs::LogGroup", {}, "Ref", "Res"),
+    ("AWS::Logs::LogGroup", {}, "Ref", "test-stack-Res"),
     (
         "AWS::Logs::LogGroup",
         {"LogGroupName": "/aws/lambda/items"},
@@ -116,6 +116,29 @@ def test_explicit_name_property_is_itself_resolved() -> None:
     assert stack.resolve({"Fn::GetAtt": ["Res", "Arn"]}) == f"arn:aws:sqs:{R}:{A}:test-stack-ingest"
 
 
+def test_unnamed_resources_of_two_stacks_get_different_names() -> None:
+    template = {
+        "Resources": {
+            "Queue": {"Type": "AWS::SQS::Queue"},
+            "Bucket": {"Type": "AWS::S3::Bucket"},
+            "Named": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "ingest"}},
+        }
+    }
+    dev, prod = (Stack(name, ACCOUNT, REGION, template) for name in ("ItemsDev", "ItemsProd"))
+
+    def arn(stack: Stack, logical_id: str) -> Any:
+        return stack.resolve({"Fn::GetAtt": [logical_id, "Arn"]})
+
+    assert arn(dev, "Queue") == f"arn:aws:sqs:{R}:{A}:ItemsDev-Queue"
+    assert arn(prod, "Queue") == f"arn:aws:sqs:{R}:{A}:ItemsProd-Queue"
+    assert arn(dev, "Queue") != arn(prod, "Queue")
+    # a generated bucket name is lower-cased as a whole, stack name included
+    assert arn(dev, "Bucket") == "arn:aws:s3:::itemsdev-bucket"
+    assert arn(prod, "Bucket") == "arn:aws:s3:::itemsprod-bucket"
+    # an explicit name is the same in both stacks
+    assert arn(dev, "Named") == arn(prod, "Named") == f"arn:aws:sqs:{R}:{A}:ingest"
+
+
 LAMBDA = {
     "Fn": {"Type": "AWS::Lambda::Function", "Properties": {}},
     "Named": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": "items-api"}},
@@ -138,11 +161,11 @@ LAMBDA = {
 @pytest.mark.parametrize(
     ("reference", "expected"),
     [
-        ({"Ref": "Live"}, f"arn:aws:lambda:{R}:{A}:function:Fn:live"),
+        ({"Ref": "Live"}, f"arn:aws:lambda:{R}:{A}:function:test-stack-Fn:live"),
         ({"Ref": "NamedLive"}, f"arn:aws:lambda:{R}:{A}:function:items-api:live"),
-        ({"Ref": "Version"}, f"arn:aws:lambda:{R}:{A}:function:Fn:Version"),
+        ({"Ref": "Version"}, f"arn:aws:lambda:{R}:{A}:function:test-stack-Fn:Version"),
         ({"Fn::GetAtt": ["Version", "Version"]}, "Version"),
-        ({"Fn::Select": [6, {"Fn::Split": [":", {"Ref": "Live"}]}]}, "Fn"),
+        ({"Fn::Select": [6, {"Fn::Split": [":", {"Ref": "Live"}]}]}, "test-stack-Fn"),
     ],
     ids=["alias_arn", "alias_of_a_function_given_by_arn", "version_arn", "version_number", "function_name_from_alias"],
 )
@@ -156,7 +179,7 @@ def test_reference_to_a_missing_resource_is_an_error() -> None:
 
 
 def test_get_att_string_form() -> None:
-    assert one("AWS::SQS::Queue").resolve({"Fn::GetAtt": "Res.Arn"}) == f"arn:aws:sqs:{R}:{A}:Res"
+    assert one("AWS::SQS::Queue").resolve({"Fn::GetAtt": "Res.Arn"}) == f"arn:aws:sqs:{R}:{A}:test-stack-Res"
 
 
 # --- pseudo parameters and parameters -------------------------------------------------------------------------
@@ -207,13 +230,16 @@ def test_parameter_without_default_is_symbolic() -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ({"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::", {"Ref": "Res"}, "/*"]]}, "arn:aws:s3:::res/*"),
+        (
+            {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::", {"Ref": "Res"}, "/*"]]},
+            "arn:aws:s3:::test-stack-res/*",
+        ),
         ({"Fn::Join": [",", {"Fn::Split": ["/", "a/b/c"]}]}, "a,b,c"),
         ({"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:x"}, f"arn:aws:sqs:{R}:{A}:x"),
-        ({"Fn::Sub": "${Res.Arn}/*"}, "arn:aws:s3:::res/*"),
-        ({"Fn::Sub": "bucket ${Res}"}, "bucket res"),
+        ({"Fn::Sub": "${Res.Arn}/*"}, "arn:aws:s3:::test-stack-res/*"),
+        ({"Fn::Sub": "bucket ${Res}"}, "bucket test-stack-res"),
         ({"Fn::Sub": "${!Literal} stays"}, "${Literal} stays"),
-        ({"Fn::Sub": ["${Name}-${Suffix}", {"Name": {"Ref": "Res"}, "Suffix": "logs"}]}, "res-logs"),
+        ({"Fn::Sub": ["${Name}-${Suffix}", {"Name": {"Ref": "Res"}, "Suffix": "logs"}]}, "test-stack-res-logs"),
         ({"Fn::Select": [1, ["a", "b", "c"]]}, "b"),
         ({"Fn::Select": ["0", {"Fn::Split": [":", "x:y"]}]}, "x"),
         ({"Fn::Split": ["|", "a|b"]}, ["a", "b"]),
@@ -221,7 +247,7 @@ def test_parameter_without_default_is_symbolic() -> None:
         ({"Fn::GetAZs": {"Ref": "AWS::Region"}}, [f"{R}a", f"{R}b", f"{R}c"]),
         ({"Fn::Base64": {"Fn::Sub": "${AWS::Region}"}}, base64.b64encode(REGION.encode()).decode()),
         ({"Fn::FindInMap": ["Sizes", {"Ref": "AWS::Region"}, "Memory"]}, "512"),
-        ({"Fn::ToJsonString": {"bucket": {"Ref": "Res"}}}, '{"bucket":"res"}'),
+        ({"Fn::ToJsonString": {"bucket": {"Ref": "Res"}}}, '{"bucket":"test-stack-res"}'),
     ],
     ids=[
         "join",
@@ -309,7 +335,7 @@ def test_import_value_resolves_through_another_stacks_export() -> None:
     )
     importer = Stack("app", ACCOUNT, REGION, {"Resources": {}}, assembly=assembly)
     assembly.stacks += [exporter, importer]
-    assert importer.resolve({"Fn::ImportValue": "shared-topic"}) == f"arn:aws:sns:{R}:{A}:Topic"
+    assert importer.resolve({"Fn::ImportValue": "shared-topic"}) == f"arn:aws:sns:{R}:{A}:shared-Topic"
 
 
 # --- stack queries ---------------------------------------------------------------------------------------------------
@@ -333,13 +359,22 @@ def test_resources_of_type_and_resource_lookup() -> None:
     ("value", "expected"),
     [
         (f"arn:aws:sns:{R}:{A}:alarms", "Topic"),
-        (f"arn:aws:sqs:{R}:{A}:Queue", "Queue"),
-        (f"https://sqs.{R}.amazonaws.com/{A}/Queue", "Queue"),
-        ("Fn", "Fn"),
-        (f"arn:aws:lambda:{R}:{A}:function:Fn", "Fn"),
+        (f"arn:aws:sqs:{R}:{A}:test-stack-Queue", "Queue"),
+        (f"arn:aws:sqs:{R}:{A}:Queue", None),
+        (f"https://sqs.{R}.amazonaws.com/{A}/test-stack-Queue", "Queue"),
+        ("test-stack-Fn", "Fn"),
+        (f"arn:aws:lambda:{R}:{A}:function:test-stack-Fn", "Fn"),
         (f"arn:aws:sns:{R}:{A}:other", None),
     ],
-    ids=["topic_arn", "queue_arn", "queue_url", "function_name", "function_arn", "unknown"],
+    ids=[
+        "topic_arn",
+        "queue_arn",
+        "queue_arn_without_stack_name",
+        "queue_url",
+        "function_name",
+        "function_arn",
+        "unknown",
+    ],
 )
 def test_logical_id_of(value: str, expected: str | None) -> None:
     assert make_stack(QUERIED).logical_id_of(value) == expected
@@ -407,8 +442,10 @@ def test_assembly_loads_stacks_and_nested_assemblies(tmp_path: Path) -> None:
         ("ProdItems", "333333333333", "eu-central-1"),
     ]
     prod = assembly.stack("ProdItems", region="eu-central-1")
-    assert prod.resolve({"Fn::GetAtt": ["Queue", "Arn"]}) == "arn:aws:sqs:eu-central-1:333333333333:Queue"
-    assert prod.resolve(prod.resource("Queue")["Properties"]) == {"Tag": f"arn:aws:sns:{R}:{A}:Alarms"}
+    assert prod.resolve({"Fn::GetAtt": ["Queue", "Arn"]}) == "arn:aws:sqs:eu-central-1:333333333333:ProdItems-Queue"
+    assert prod.resolve(prod.resource("Queue")["Properties"]) == {
+        "Tag": f"arn:aws:sns:{R}:{A}:delivery-pipeline-Alarms"
+    }
     assert assembly.stack("Pipeline") is assembly.stack("delivery-pipeline")
     with pytest.raises(KeyError, match="0 stacks match"):
         assembly.stack("missing")

@@ -1,0 +1,207 @@
+"""The edge rules on small templates: each finds the call or the wiring fault a first deployment would hit."""
+
+from typing import Any
+
+from compliance.deployability.edges import Findings, check
+from compliance.deployability.limits import excesses
+from compliance.deployability.template import Stack
+from compliance.deployability.world import World
+
+ACCOUNT, REGION = "111111111111", "eu-west-1"
+TLS_ONLY = {
+    "Effect": "Deny",
+    "Principal": {"AWS": "*"},
+    "Action": "sns:*",
+    "Resource": {"Ref": "Topic"},
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
+
+
+def _check(resources: dict[str, Any]) -> Findings:
+    stack = Stack("app", ACCOUNT, REGION, {"Resources": resources})
+    findings, _ = check(World([stack], ACCOUNT))
+    return findings
+
+
+def _alarm(actions: list[Any]) -> dict[str, Any]:
+    return {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmActions": actions}}
+
+
+def _topic_policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Type": "AWS::SNS::TopicPolicy",
+        "Properties": {"Topics": [{"Ref": "Topic"}], "PolicyDocument": {"Statement": list(statements)}},
+    }
+
+
+def test_an_alarm_cannot_publish_to_a_topic_whose_policy_holds_only_the_tls_deny() -> None:
+    findings = _check(
+        {
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+            "Policy": _topic_policy(TLS_ONLY),
+            "Alarm": _alarm([{"Ref": "Topic"}]),
+        }
+    )
+    ((call, decision),) = findings.denied()
+    assert call.edge == "alarm -> topic"
+    assert "no resource policy statement allows the service principal" in decision.reasons[-1]
+
+
+def test_an_alarm_may_publish_when_the_topic_allows_cloudwatch_for_that_alarm() -> None:
+    allow = {
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "sns:Publish",
+        "Resource": {"Ref": "Topic"},
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            "ArnEquals": {"aws:SourceArn": [{"Fn::GetAtt": ["Alarm", "Arn"]}]},
+        },
+    }
+    findings = _check(
+        {
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+            "Policy": _topic_policy(TLS_ONLY, allow),
+            "Alarm": _alarm([{"Ref": "Topic"}]),
+            "OtherAlarm": _alarm([{"Ref": "Topic"}]),
+        }
+    )
+    denied = findings.denied()
+    assert [call.where.split()[-1] for call, _ in denied] == ["OtherAlarm"], "scoped to the listed alarm"
+
+
+def test_a_topic_without_a_policy_keeps_snss_default_one() -> None:
+    findings = _check({"Topic": {"Type": "AWS::SNS::Topic", "Properties": {}}, "Alarm": _alarm([{"Ref": "Topic"}])})
+    assert findings.calls
+    assert findings.denied() == []
+
+
+def test_an_alarm_topic_encrypted_with_the_aws_managed_key_is_a_problem() -> None:
+    findings = _check(
+        {
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": "alias/aws/sns"}},
+            "Alarm": _alarm([{"Ref": "Topic"}]),
+        }
+    )
+    assert any("cannot use the AWS managed key alias/aws/sns" in p.message for p in findings.problems)
+
+
+def test_an_alarm_action_of_an_unknown_kind_is_reported_not_skipped() -> None:
+    findings = _check({"Alarm": _alarm(["arn:aws:automate:eu-west-1:ec2:stop"])})
+    assert [p.edge for p in findings.problems] == ["alarm -> ?"]
+
+
+def _function(timeout: int = 60) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {"Role": {"Fn::GetAtt": ["Role", "Arn"]}, "Timeout": timeout},
+    }
+
+
+ROLE = {
+    "Type": "AWS::IAM::Role",
+    "Properties": {
+        "AssumeRolePolicyDocument": {
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ]
+        }
+    },
+}
+
+
+def test_a_queue_whose_visibility_timeout_is_shorter_than_the_function_timeout_is_a_problem() -> None:
+    findings = _check(
+        {
+            "Role": ROLE,
+            "Fn": _function(timeout=60),
+            "Version": {"Type": "AWS::Lambda::Version", "Properties": {"FunctionName": {"Ref": "Fn"}}},
+            "Live": {
+                "Type": "AWS::Lambda::Alias",
+                "Properties": {
+                    "FunctionName": {"Ref": "Fn"},
+                    "FunctionVersion": {"Fn::GetAtt": ["Version", "Version"]},
+                    "Name": "live",
+                },
+            },
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 30}},
+            "Mapping": {
+                "Type": "AWS::Lambda::EventSourceMapping",
+                "Properties": {"FunctionName": {"Ref": "Live"}, "EventSourceArn": {"Fn::GetAtt": ["Queue", "Arn"]}},
+            },
+        }
+    )
+    assert any(
+        "visibility timeout 30s is shorter than the function timeout 60s" in p.message for p in findings.problems
+    )
+    denied = {call.request.action for call, _ in findings.denied()}
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"} <= denied, "the role grants nothing"
+
+
+def test_an_event_source_on_the_unqualified_function_is_a_problem() -> None:
+    findings = _check(
+        {
+            "Role": ROLE,
+            "Fn": _function(),
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 360}},
+            "Mapping": {
+                "Type": "AWS::Lambda::EventSourceMapping",
+                "Properties": {"FunctionName": {"Ref": "Fn"}, "EventSourceArn": {"Fn::GetAtt": ["Queue", "Arn"]}},
+            },
+        }
+    )
+    assert any("not the function's live alias" in p.message for p in findings.problems)
+
+
+def test_access_logs_into_a_kms_encrypted_bucket_are_a_problem() -> None:
+    findings = _check(
+        {
+            "Logs": {
+                "Type": "AWS::S3::Bucket",
+                "Properties": {
+                    "BucketEncryption": {
+                        "ServerSideEncryptionConfiguration": [
+                            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}
+                        ]
+                    }
+                },
+            },
+            "Data": {
+                "Type": "AWS::S3::Bucket",
+                "Properties": {"LoggingConfiguration": {"DestinationBucketName": {"Ref": "Logs"}}},
+            },
+        }
+    )
+    assert any("must use S3-managed keys" in p.message for p in findings.problems)
+    ((call, _),) = findings.denied()
+    assert call.request.principal.service == "logging.s3.amazonaws.com", "no bucket policy lets S3 write the logs"
+
+
+def test_a_bucket_whose_events_nobody_watches_is_a_problem() -> None:
+    bucket = {"NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}}
+    findings = _check({"Uploads": {"Type": "AWS::S3::Bucket", "Properties": bucket}})
+    assert [p.message for p in findings.problems] == ["sends events to EventBridge but no rule watches it"]
+
+
+def test_a_function_environment_over_four_kilobytes_exceeds_lambdas_limit() -> None:
+    variables = {f"TARGET_{n}": {"Fn::GetAtt": ["Fn", "Arn"]} for n in range(30)}
+    stack = Stack(
+        "app",
+        ACCOUNT,
+        REGION,
+        {
+            "Resources": {
+                "Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Environment": {"Variables": variables}}}
+            }
+        },
+    )
+    (excess,) = excesses(stack)
+    assert excess.limit.maximum == 4096
+    assert "over the 4096 of Lambda quotas" in excess.describe()
+
+
+def test_more_than_ten_alarms_on_a_deployment_group_exceed_codedeploys_limit() -> None:
+    alarms = [{"Name": f"alarm-{n}"} for n in range(11)]
+    group = {"Type": "AWS::CodeDeploy::DeploymentGroup", "Properties": {"AlarmConfiguration": {"Alarms": alarms}}}
+    stack = Stack("app", ACCOUNT, REGION, {"Resources": {"Group": group}})
+    assert [e.limit.what for e in excesses(stack)] == ["alarms of a deployment group"]
