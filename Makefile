@@ -38,10 +38,10 @@ synth: install ## synthesize the pipeline and every stage into cdk.out/ and writ
 	mkdir -p reports
 	@echo "cdk synth --quiet --output cdk.out  (full log: reports/synth.log)"
 	@cdk synth --quiet --output cdk.out > reports/synth.log 2>&1 || { tail -n 80 reports/synth.log; exit 1; }
-	$(PY) -m compliance.audit cdk.out
+	$(PY) -m compliance.report cdk.out
 
 audit: install ## (re)write cdk.out/compliance/ from the last synth: HTML, Markdown, CSV, JSON, SARIF, JUnit
-	$(PY) -m compliance.audit cdk.out
+	$(PY) -m compliance.report cdk.out
 
 test: install ## the whole test suite (JUnit in reports/junit.xml)
 	$(PY) -m pytest --junitxml=reports/junit.xml

@@ -14,23 +14,25 @@ from typing import Any
 
 import aws_cdk as cdk
 
-from compliance.packs import attach_compliance
-from compliance.registry import AcknowledgmentError, AppliedAcknowledgment, stale_acknowledgments
+from compliance.gate.packs import attach_compliance
+from compliance.gate.registry import (
+    AcknowledgmentError,
+    AcknowledgmentTargets,
+    AppliedAcknowledgment,
+    StageTarget,
+    stale_acknowledgments,
+)
+from config.loading import (
+    CLI_DEFAULT_CONTEXT,
+    REPO_ROOT,
+    ConfigError,
+    cdk_json_context,
+    load_config,
+    refuse_uncommitted,
+)
+from config.schema import AppConfig
+from pipeline.generated_roles import GENERATED_ROLES_UNDER, ROLE_POLICY_PATHS
 from pipeline.pipeline_stack import PipelineStack
-from stages.config import ConfigError, load_config, refuse_uncommitted
-
-REPO_ROOT = Path(__file__).resolve().parent
-CDK_JSON = REPO_ROOT / "cdk.json"
-
-# What the CDK CLI passes by default and cdk.json does not switch off: asset metadata (which lets
-# `sam local` find a function's code). Set here too so every entry point writes the same templates.
-CLI_DEFAULT_CONTEXT = {"aws:cdk:enable-asset-metadata": True}
-
-
-def cdk_json_context() -> dict[str, Any]:
-    """The ``context`` block of cdk.json: feature flags and the embedded default configuration."""
-    context = json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]
-    return dict(context)
 
 
 def build(
@@ -54,8 +56,28 @@ def build(
         config=config,
         env=cdk.Environment(account=config.pipeline.account, region=config.pipeline.region),
     )
-    applied = attach_compliance(app, config.compliance, pipeline.acknowledgment_targets())
+    applied = attach_compliance(app, config.compliance, acknowledgment_targets(pipeline, config))
     return app, applied
+
+
+def acknowledgment_targets(pipeline: PipelineStack, config: AppConfig) -> AcknowledgmentTargets:
+    """What compliance/gate/acknowledgments.py applies to, and the configuration facts its entries depend on."""
+    cross_region = bool(pipeline.replication_buckets)
+    pipeline_facts = {"cross_region"} if cross_region else set()
+    if cross_region and config.has_cross_account_environment:
+        pipeline_facts.add("cross_account_cross_region")
+    return AcknowledgmentTargets(
+        stages=[
+            StageTarget(stage, env.name, frozenset() if env.api.waf_enabled else frozenset({"waf_disabled"}))
+            for stage, env in pipeline.application_stages
+        ],
+        pipeline_stack=pipeline,
+        role_policy_paths=ROLE_POLICY_PATHS,
+        generated_roles_under=GENERATED_ROLES_UNDER,
+        placeholders=pipeline.placeholder_values(),
+        replication_buckets=pipeline.replication_bucket_names(),
+        pipeline_facts=frozenset(pipeline_facts),
+    )
 
 
 def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> cdk.App:

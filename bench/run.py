@@ -222,9 +222,9 @@ import json, sys
 sys.path.insert(0, '.')
 import aws_cdk as cdk
 from aws_cdk import pipelines
-from app import cdk_json_context
+from config.loading import cdk_json_context
 from stages.application_stage import ApplicationStage
-from stages.config import load_config
+from config.loading import load_config
 
 config = load_config(cdk_json_context())
 app = cdk.App(context=cdk_json_context(), outdir=sys.argv[1])

@@ -5,7 +5,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from stages.config import PipelineConfig
+from config.schema import PipelineConfig
 
 APPROVAL_STEP_ID = "PromoteToProd"
 PROD_STAGE_NAME = "prod"

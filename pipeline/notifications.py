@@ -8,7 +8,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from stages.config import PipelineConfig
+from config.schema import PipelineConfig
 
 
 class PipelineTopics(Construct):

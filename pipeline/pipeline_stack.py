@@ -6,10 +6,10 @@ from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from compliance.registry import AcknowledgmentTargets
+from config.schema import AppConfig, EnvironmentConfig
+from config.versions import pinned_assets_version, pinned_cli_version
 from pipeline.approval import ApproversPolicy, approval_step
 from pipeline.artifact_store import ArtifactStore
-from pipeline.cli_version import pinned_assets_version, pinned_cli_version
 from pipeline.evidence import EvidenceStore
 from pipeline.notifications import PipelineTopics
 from pipeline.source import SOURCE_ACTION_NAME, connection_source, grant_connection_by_its_prefix
@@ -17,7 +17,6 @@ from pipeline.synth_step import BUILD_IMAGE, report_statement, synth_step
 from pipeline.termination_protection import termination_protection_step
 from services.platform.buckets import access_log_bucket, server_access_logs_statement
 from stages.application_stage import PROJECT_TAG, ApplicationStage
-from stages.config import AppConfig, EnvironmentConfig
 
 # Set by buildspec.yml from cdk.out/compliance/summary.txt; shown in the prod approval comment.
 COMPLIANCE_SUMMARY_VARIABLE = "COMPLIANCE_SUMMARY"
@@ -36,12 +35,11 @@ class PipelineStack(Stack):
             termination_protection=True,
             **kwargs,  # type: ignore[arg-type]
         )
-        self._cross_account = config.has_cross_account_environment
         Tags.of(self).add("project", PROJECT_TAG)
         Tags.of(self).add("managed-by", "cdk-pipelines")
 
-        # (stage, environment name) of every application stage, in pipeline order.
-        self.application_stages: list[tuple[ApplicationStage, str]] = []
+        # Every application stage with its environment's configuration, in pipeline order.
+        self.application_stages: list[tuple[ApplicationStage, EnvironmentConfig]] = []
         store = ArtifactStore(self, "Artifacts")
         topics = PipelineTopics(self, "Notifications", config=pipeline_config)
         self.test_reports = codebuild.ReportGroup(
@@ -136,21 +134,18 @@ class PipelineStack(Stack):
             buckets.append(bucket)
         return buckets
 
-    def acknowledgment_targets(self) -> AcknowledgmentTargets:
-        """What compliance/acknowledgments.py applies to, and the values its placeholders stand for."""
-        return AcknowledgmentTargets(
-            stages=self.application_stages,
-            pipeline_stack=self,
-            placeholders={
-                "account": self.account,
-                "region": self.region,
-                "artifact_bucket": self.get_logical_id(self.artifact_store.bucket.node.default_child),
-                "evidence_bucket": self.get_logical_id(self.evidence.bucket.node.default_child),
-            },
-            # Seen from this stack, a bucket of another region resolves to its generated physical name.
-            replication_buckets=[str(self.resolve(b.bucket_name)) for b in self.replication_buckets],
-            cross_account=self._cross_account,
-        )
+    def placeholder_values(self) -> dict[str, str]:
+        """What the acknowledgment registry's placeholders stand for in this stack."""
+        return {
+            "account": self.account,
+            "region": self.region,
+            "artifact_bucket": self.get_logical_id(self.artifact_store.bucket.node.default_child),
+            "evidence_bucket": self.get_logical_id(self.evidence.bucket.node.default_child),
+        }
+
+    def replication_bucket_names(self) -> list[str]:
+        # Seen from this stack, a bucket of another region resolves to its generated physical name.
+        return [str(self.resolve(b.bucket_name)) for b in self.replication_buckets]
 
     def _add_environment(
         self, env_config: EnvironmentConfig, *, pre: list[pipelines.Step]
@@ -163,7 +158,7 @@ class PipelineStack(Stack):
             # A single-region environment's stage is named after it, so the pipeline stage reads "dev".
             stage_id = env_config.name if len(env_config.regions) == 1 else f"{env_config.name}-{region}"
             stage = ApplicationStage(self, stage_id, env_config=env_config, region=region)
-            self.application_stages.append((stage, env_config.name))
+            self.application_stages.append((stage, env_config))
             step = self._smoke_test_step(f"SmokeTests-{region}", stage)
             protect = termination_protection_step(f"ProtectStacks-{region}", stage, self.source)
             # Both run once the stage is deployed, side by side.

@@ -3,8 +3,8 @@
 from aws_cdk import Environment, Stage, Tags
 from constructs import Construct
 
+from config.schema import EnvironmentConfig
 from services.items.stack import ItemsStack
-from stages.config import EnvironmentConfig
 
 PROJECT_TAG = "serverless-python-delivery"
 

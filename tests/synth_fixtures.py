@@ -16,8 +16,8 @@ import pytest
 import yaml
 from aws_cdk import assertions
 
-from app import cdk_json_context
-from stages.config import AppConfig, load_config
+from config.loading import cdk_json_context, load_config
+from config.schema import AppConfig
 from tests.conftest import REPO_ROOT
 
 

@@ -30,7 +30,8 @@ import boto3
 import yaml
 
 from compliance.deployability.world import BOOTSTRAP_TEMPLATE
-from stages.config import UNRESERVED_CONCURRENCY_FLOOR, AppConfig, load_config
+from config.loading import committed_config
+from config.schema import UNRESERVED_CONCURRENCY_FLOOR, AppConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 QUALIFIER = "hnb659fds"
@@ -55,11 +56,6 @@ Clients = Callable[[str, str], Any]
 
 def _boto3_clients(service: str, region: str) -> Any:
     return boto3.client(service, region_name=region)
-
-
-def committed_config() -> AppConfig:
-    context = json.loads((REPO_ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
-    return load_config(context, base_dir=REPO_ROOT)
 
 
 def caller_account(clients: Clients, region: str) -> str:

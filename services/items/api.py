@@ -9,13 +9,13 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as targets
 from constructs import Construct
 
+from config.schema import CustomDomainConfig, EnvironmentConfig
 from items_api.models import IngestRequest, ItemIn
 from services.items.auth import ItemsUserPool
 from services.items.function import ItemsFunction
 from services.items.request_models import json_schema_of
 from services.platform.logs import encrypted_log_group
 from services.platform.waf import RegionalWebAcl
-from stages.config import CustomDomainConfig, EnvironmentConfig
 
 STAGE_NAME = "api"
 CACHE_CLUSTER_SIZE_GB = "0.5"

@@ -4,7 +4,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
-from stages.config import EnvironmentConfig
+from config.schema import EnvironmentConfig
 
 
 class ItemsUserPool(Construct):

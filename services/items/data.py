@@ -5,7 +5,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from stages.config import EnvironmentConfig, Range
+from config.schema import EnvironmentConfig, Range
 
 LIST_INDEX_NAME = "gsi1"
 # Scale out when consumed capacity passes this share of the provisioned capacity.

@@ -8,6 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from config.schema import EnvironmentConfig
 from items_ingest.layout import UPLOAD_PREFIX
 from services.items.assets import METRICS_NAMESPACE, RUNTIME_DIR
 from services.items.data import LIST_INDEX_NAME, ItemsTables
@@ -15,7 +16,6 @@ from services.items.ingest import ingest_environment
 from services.items.secrets import ItemsSecrets
 from services.platform.delivery import ALARM_PERIOD
 from services.platform.function import ServiceFunction
-from stages.config import EnvironmentConfig
 
 SERVICE_NAME = "items"
 # Scale provisioned concurrency out when this share of it is in use.

@@ -12,13 +12,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from config.schema import EnvironmentConfig
 from items_ingest.layout import UPLOAD_PREFIX
 from services.items.assets import METRICS_NAMESPACE, RUNTIME_DIR
 from services.items.data import ItemsTables
 from services.platform.buckets import access_log_bucket, private_bucket
 from services.platform.function import ServiceFunction
 from services.platform.queues import dead_letter_queue, encrypted_queue
-from stages.config import EnvironmentConfig
 
 # AWS's advice for an SQS event source: a visibility timeout of six times the function's timeout.
 VISIBILITY_TIMEOUT_FACTOR = 6

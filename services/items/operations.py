@@ -10,12 +10,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from config.schema import EnvironmentConfig
 from services.items.api import ItemsRestApi
 from services.items.assets import METRICS_NAMESPACE
 from services.items.data import ItemsTables
 from services.items.function import ItemsFunction
 from services.items.ingest import ItemsIngest
-from stages.config import EnvironmentConfig
 
 PERIOD = Duration.minutes(5)
 TABLE_OPERATIONS = [

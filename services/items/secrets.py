@@ -5,7 +5,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from stages.config import EnvironmentConfig
+from config.schema import EnvironmentConfig
 
 PAGINATION_KEY_FIELD = "pagination_key"
 

@@ -3,6 +3,7 @@
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
+from config.schema import EnvironmentConfig
 from services.items.api import ItemsRestApi
 from services.items.auth import ItemsUserPool
 from services.items.data import ItemsTables
@@ -18,7 +19,6 @@ from services.items.probe import (
 from services.items.secrets import ItemsSecrets
 from services.platform.delivery import DeploymentHooks, ProgressiveDelivery
 from services.platform.keys import ServiceKey
-from stages.config import EnvironmentConfig
 
 
 class ItemsStack(Stack):

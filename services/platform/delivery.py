@@ -20,8 +20,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from config.schema import TrafficShift
 from services.platform.function import ALIAS_NAME, ServiceFunction
-from stages.config import TrafficShift
 
 HOOKS_DIR = Path(__file__).parent / "runtime"
 # Every deployment alarm looks at one 1-minute period: the shortest shift interval CodeDeploy offers,

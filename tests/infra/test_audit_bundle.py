@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from compliance.render import RENDERERS
+from compliance.report.render import RENDERERS
 from tests.conftest import REPO_ROOT
 from tests.synth_fixtures import BackgroundSynth
 

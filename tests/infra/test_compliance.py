@@ -9,16 +9,17 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 
-from compliance.acknowledgments import ACKNOWLEDGMENTS, Acknowledgment
-from compliance.packs import attach_compliance
-from compliance.registry import (
+from compliance.gate.acknowledgments import ACKNOWLEDGMENTS, Acknowledgment
+from compliance.gate.packs import attach_compliance
+from compliance.gate.registry import (
     AcknowledgmentError,
     AcknowledgmentTargets,
+    StageTarget,
     apply_acknowledgments,
     check_entry,
     stale_acknowledgments,
 )
-from stages.config import ComplianceConfig
+from config.schema import ComplianceConfig
 from tests.synth_fixtures import TOPOLOGIES, BackgroundSynth, Synthesized
 
 GOOD_REASON = "This parameter only holds a constant test value in this fixture and never holds customer data at all."
@@ -129,7 +130,7 @@ def _small_app(outdir: Path, *, bad_bucket: bool, registry: tuple[Acknowledgment
     ssm.StringParameter(stack, "Setting", string_value="compliant")  # no pack has a rule for it
     if bad_bucket:
         s3.Bucket(stack, "Unencrypted")  # no TLS policy, no access logs: gating rules break
-    attach_compliance(app, ONLY_GATING, AcknowledgmentTargets(stages=[(stage, "dev")]), registry)
+    attach_compliance(app, ONLY_GATING, AcknowledgmentTargets(stages=[StageTarget(stage, "dev")]), registry)
     return app
 
 
@@ -143,7 +144,7 @@ def test_an_acknowledgment_that_matches_no_finding_is_stale(tmp_path: Path) -> N
         pack="AwsSolutions", finding="AwsSolutions-SMG4", resources=("Items/Setting/Resource",), reason=GOOD_REASON
     )
     app = _small_app(tmp_path, bad_bucket=False, registry=())
-    targets = AcknowledgmentTargets(stages=[(app.node.find_child("dev"), "dev")])  # type: ignore[list-item]
+    targets = AcknowledgmentTargets(stages=[StageTarget(app.node.find_child("dev"), "dev")])  # type: ignore[arg-type]
     applied = apply_acknowledgments(app, targets, (stale_entry,))
     app.synth()
     report = json.loads((tmp_path / "validation-report.json").read_text())

@@ -7,9 +7,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 
-from app import cdk_json_context
+from config.loading import cdk_json_context, load_config
 from services.items.stack import ItemsStack
-from stages.config import load_config
 from tests.synth_fixtures import only_resource
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:333333333333:certificate/00000000-0000-0000-0000-000000000000"

@@ -10,10 +10,10 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 
-from app import cdk_json_context
+from config.loading import cdk_json_context, load_config
+from config.schema import parse_traffic_shift
 from services.items.stack import ItemsStack
 from services.platform.delivery import BAKE_SECONDS, NEW_VERSION_REQUESTS_PER_PERIOD
-from stages.config import load_config, parse_traffic_shift
 from tests.synth_fixtures import Synthesized, rendered, resource_with_prefix, resources_of
 
 STAGES = ("dev", "staging", "prod-eu-west-1", "prod-eu-central-1")

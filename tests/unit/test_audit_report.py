@@ -10,10 +10,11 @@ from xml.etree import ElementTree as ET
 import jsonschema
 import pytest
 
-from compliance.audit import Audit, collect
-from compliance.catalogue import rule_catalogue
-from compliance.cfn_lint import LintFinding
-from compliance.render import (
+from compliance.report.catalogue import rule_catalogue
+from compliance.report.cfn_lint import LintFinding
+from compliance.report.collect import collect
+from compliance.report.model import Audit
+from compliance.report.render import (
     RENDERERS,
     render_csv,
     render_json,

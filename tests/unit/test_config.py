@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from stages.config import ConfigError, load_config, parse_config, refuse_uncommitted
+from config.loading import ConfigError, load_config, parse_config, refuse_uncommitted
 from tests.conftest import REPO_ROOT
 
 

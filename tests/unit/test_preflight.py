@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from stages.config import parse_config
+from config.loading import parse_config
 from tools import preflight
 
 PIPELINE_ACCOUNT = "111111111111"

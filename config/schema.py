@@ -1,50 +1,24 @@
-"""Typed, validated configuration: one object for the pipeline, one per environment.
-
-The default lives in ``cdk.json`` under the context key ``config``. A team points it at its own
-accounts with a file committed to the repository, selected in ``cdk.json`` by ``context.config_file``
-(deep-merged over the default). What the pipeline deploys must be what its own build synthesizes from
-a clean checkout, so configuration given anywhere else (``-c`` on the CLI, ``cdk.context.json``,
-``~/.cdk.json``) is refused, unless ``LOCAL_EXPERIMENT=1`` is set for a local experiment; then dotted
-keys such as ``-c environments.prod.account=444455556666`` apply last. Any invalid value stops synth
-with a ``ConfigError`` whose message names the key and the problem.
+"""The configuration's schema: one validated object for the pipeline, one per environment, and the
+values derived from them (removal policy, traffic shift), each computed once. Any invalid value or
+impossible combination raises a ValidationError that config/loading.py turns into one message per key.
 """
 
 from __future__ import annotations
 
-import copy
-import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    model_validator,
-)
+from aws_cdk import RemovalPolicy
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 ENVIRONMENT_NAMES: tuple[str, ...] = ("dev", "staging", "prod")
-CONFIG_CONTEXT_KEY = "config"
-CONFIG_FILE_CONTEXT_KEY = "config_file"
-_OVERRIDE_PREFIXES = ("pipeline.", "environments.", "compliance.")
-# Set to 1 to synthesize with configuration that is not committed (-c overrides, a file outside the
-# repository). Never set in the pipeline: its build runs `make synth` on the committed files only.
-LOCAL_EXPERIMENT_ENV = "LOCAL_EXPERIMENT"
 
 # Values CloudWatch Logs accepts for RetentionInDays.
 LOG_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
-
-
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message names every offending key."""
 
 
 def _account_id(value: str) -> str:
@@ -168,11 +142,6 @@ def parse_traffic_shift(name: str) -> TrafficShift:
     return TrafficShift("canary" if match["canary"] else "linear", percentage, minutes)
 
 
-def _deployment_strategy(value: str) -> str:
-    parse_traffic_shift(value)
-    return value
-
-
 AccountId = Annotated[str, AfterValidator(_account_id)]
 Region = Annotated[str, AfterValidator(_region)]
 ConnectionArn = Annotated[str, AfterValidator(_connection_arn)]
@@ -186,7 +155,6 @@ DomainName = Annotated[str, AfterValidator(_domain_name)]
 CertificateArn = Annotated[str, AfterValidator(_certificate_arn)]
 HostedZoneId = Annotated[str, AfterValidator(_hosted_zone_id)]
 Origin = Annotated[str, AfterValidator(_origin)]
-DeploymentStrategy = Annotated[str, AfterValidator(_deployment_strategy)]
 
 
 class _Strict(BaseModel):
@@ -328,14 +296,27 @@ class AlarmConfig(_Strict):
     emails: tuple[Email, ...] = ()
 
 
+class Strategy(str):
+    """A deployment config name, with the traffic shift it was parsed into when the configuration was read."""
+
+    shift: TrafficShift
+
+    @classmethod
+    def parse(cls, name: str) -> Strategy:
+        strategy = cls(name)
+        strategy.shift = parse_traffic_shift(name)
+        return strategy
+
+
 class DeploymentConfig(_Strict):
     """How CodeDeploy releases each function's new version behind its `live` alias."""
 
-    strategy: DeploymentStrategy
+    strategy: Annotated[str, AfterValidator(Strategy.parse)]
 
     @property
     def traffic_shift(self) -> TrafficShift:
-        return parse_traffic_shift(self.strategy)
+        assert isinstance(self.strategy, Strategy)
+        return self.strategy.shift
 
 
 class EnvironmentConfig(_Strict):
@@ -401,6 +382,12 @@ class EnvironmentConfig(_Strict):
     @property
     def is_production(self) -> bool:
         return self.name == "prod"
+
+    @property
+    def removal_policy(self) -> RemovalPolicy:
+        """Stateful resources (tables, buckets, keys, secrets, user pool, log groups) outlive a deleted
+        prod stack; every other environment can be torn down."""
+        return RemovalPolicy.RETAIN if self.is_production else RemovalPolicy.DESTROY
 
     @property
     def committed_concurrency(self) -> int:
@@ -495,146 +482,3 @@ class AppConfig(_Strict):
     @property
     def has_cross_account_environment(self) -> bool:
         return any(env.account != self.pipeline.account for env in self.environments.values())
-
-
-def _format_errors(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        location = ".".join(str(part) for part in item["loc"])
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] in ("missing", "extra_forbidden"):
-            message = "is required" if item["type"] == "missing" else "is not a known setting"
-        elif item["type"] != "value_error":
-            message = f"{item['input']!r}: {message[:1].lower()}{message[1:]}"
-        lines.append(f"{location}: {message}" if location else message)
-    return "invalid configuration:\n  " + "\n  ".join(lines)
-
-
-def parse_config(raw: Mapping[str, Any]) -> AppConfig:
-    """Validate a raw configuration mapping; raise ConfigError naming every bad key."""
-    try:
-        return AppConfig.model_validate(raw)
-    except ValidationError as error:
-        raise ConfigError(_format_errors(error)) from None
-
-
-def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def _parse_context_value(value: Any) -> Any:
-    """`-c key=value` arrives as a string; accept JSON so numbers and lists keep their type."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
-def _set_dotted(target: dict[str, Any], dotted_key: str, raw_value: Any) -> None:
-    *parents, leaf = dotted_key.split(".")
-    node = target
-    for index, part in enumerate(parents):
-        child = node.get(part)
-        if not isinstance(child, dict):
-            where = ".".join(parents[: index + 1])
-            raise ConfigError(
-                f"invalid configuration:\n  {where}: cannot set {dotted_key!r}, {where!r} is not a section"
-            )
-        node = child
-    # A text setting keeps its text (an account id stays "0123..."); others are parsed as JSON.
-    keep_text = isinstance(node.get(leaf), str) and isinstance(raw_value, str)
-    node[leaf] = raw_value if keep_text else _parse_context_value(raw_value)
-
-
-def configuration_keys(context: Mapping[str, Any]) -> list[str]:
-    """The context keys that carry configuration: the default, the file selector and dotted overrides."""
-    return sorted(
-        k for k in context if k in (CONFIG_CONTEXT_KEY, CONFIG_FILE_CONTEXT_KEY) or k.startswith(_OVERRIDE_PREFIXES)
-    )
-
-
-def local_experiment() -> bool:
-    return os.environ.get(LOCAL_EXPERIMENT_ENV) == "1"
-
-
-def refuse_uncommitted(effective: Mapping[str, Any], committed: Mapping[str, Any]) -> None:
-    """Stop when configuration differs from what the committed files hold (a ``-c`` override, an entry of
-    cdk.context.json or ~/.cdk.json): the pipeline's own build would synthesize something else, and
-    self-mutation would then redeploy the pipeline towards it."""
-    if local_experiment():
-        return
-    uncommitted = [
-        k
-        for k in configuration_keys({**committed, **effective})
-        if _without_nulls(effective.get(k)) != _without_nulls(committed.get(k))
-    ]
-    if uncommitted:
-        raise ConfigError(
-            f"invalid configuration:\n  {', '.join(uncommitted)}: set outside the committed files (by -c, "
-            f"cdk.context.json or ~/.cdk.json); the pipeline builds from committed files only: put the value "
-            f"in the file cdk.json's context.{CONFIG_FILE_CONTEXT_KEY} names and commit it "
-            f"(or set {LOCAL_EXPERIMENT_ENV}=1 for a local experiment)"
-        )
-
-
-def _without_nulls(value: Any) -> Any:
-    """CDK context drops null members of objects (a null means "the default" here anyway)."""
-    if isinstance(value, Mapping):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_without_nulls(v) for v in value]
-    return value
-
-
-def _config_file_path(config_file: Any, base_dir: Path | None) -> Path:
-    """The file ``config_file`` names: inside the repository, unless this is a local experiment."""
-    path = Path(str(config_file))
-    if base_dir is None or local_experiment():
-        return path if path.is_absolute() or base_dir is None else base_dir / path
-    resolved = (base_dir / path).resolve()
-    if path.is_absolute() or not resolved.is_relative_to(base_dir.resolve()):
-        raise ConfigError(
-            f"invalid configuration:\n  {CONFIG_FILE_CONTEXT_KEY}: {config_file} is outside the repository; "
-            "the pipeline can only read committed files (a path relative to the repository root)"
-        )
-    return resolved
-
-
-def load_config(context: Mapping[str, Any], base_dir: Path | None = None) -> AppConfig:
-    """Build the configuration from CDK context: default, then config file, then dotted keys."""
-    raw = context.get(CONFIG_CONTEXT_KEY)
-    if isinstance(raw, str):
-        raw = _parse_context_value(raw)
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"invalid configuration:\n  {CONFIG_CONTEXT_KEY}: the context holds no configuration object")
-    merged = _deep_merge({}, raw)
-
-    config_file = context.get(CONFIG_FILE_CONTEXT_KEY)
-    if config_file:
-        path = _config_file_path(config_file, base_dir)
-        try:
-            overrides = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as error:
-            raise ConfigError(
-                f"invalid configuration:\n  {CONFIG_FILE_CONTEXT_KEY}: cannot read {path}: {error.strerror}"
-            ) from None
-        except json.JSONDecodeError as error:
-            raise ConfigError(
-                f"invalid configuration:\n  {CONFIG_FILE_CONTEXT_KEY}: {path} is not valid JSON: {error}"
-            ) from None
-        if not isinstance(overrides, Mapping):
-            raise ConfigError(f"invalid configuration:\n  {CONFIG_FILE_CONTEXT_KEY}: {path} must hold a JSON object")
-        merged = _deep_merge(merged, overrides)
-
-    for key in sorted(k for k in context if k.startswith(_OVERRIDE_PREFIXES)):
-        _set_dotted(merged, key, context[key])
-
-    return parse_config(merged)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from compliance.audit import Audit, Finding, StackInfo
+from compliance.report.model import Audit, Finding, StackInfo
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 CSV_COLUMNS = (

@@ -1,120 +1,24 @@
-"""The audit evidence bundle (`make audit`): reads cdk.out (validation report, manifests, templates)
-and writes cdk.out/compliance/ — report.html, summary.md, findings.csv, findings.json, findings.sarif,
-junit.xml — for people, spreadsheets, tools, code scanning and CodeBuild reports.
-
-Runs of the same commit give the same files apart from the generation time (SOURCE_DATE_EPOCH fixes it).
-"""
+"""Collects what the audit bundle reports from cdk.out: the validation report (every cdk-nag finding,
+acknowledged or open), the stacks of the cloud assembly, the rule catalogue, cfn-lint's results, and
+who ran it when (commit, pipeline execution, tool versions)."""
 
 import json
 import os
 import subprocess
-import sys
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from compliance.acknowledgments import ACKNOWLEDGMENTS
-from compliance.catalogue import Rule, rule_catalogue
-from compliance.cfn_lint import LintFinding, run_cfn_lint
-from compliance.severity import MODE_METADATA_KEY, ORIGINAL_SEVERITY_KEY
-from pipeline.cli_version import pinned_cli_version
+from compliance.gate.acknowledgments import ACKNOWLEDGMENTS
+from compliance.gate.severity import MODE_METADATA_KEY, ORIGINAL_SEVERITY_KEY
+from compliance.report.catalogue import Rule, rule_catalogue
+from compliance.report.cfn_lint import LintFinding, run_cfn_lint
+from compliance.report.model import Audit, Finding, StackInfo, SummaryRow, rules_of
+from config.versions import pinned_cli_version
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-ENVIRONMENT_ORDER = {"pipeline": 0, "dev": 1, "staging": 2, "prod": 3}
-
-
-@dataclass(frozen=True)
-class StackInfo:
-    construct_path: str  # e.g. "Pipeline/dev/Items"
-    stack_name: str
-    environment: str  # pipeline, dev, staging, prod
-    region: str
-    template: str  # relative to cdk.out
-
-    @property
-    def sort_key(self) -> tuple[int, str, str]:
-        return ENVIRONMENT_ORDER.get(self.environment, 9), self.region, self.stack_name
-
-
-@dataclass(frozen=True)
-class Finding:
-    pack: str
-    mode: str  # gate or report
-    rule_id: str
-    finding_id: str
-    level: str  # error or warning (the pack's)
-    status: str  # open or acknowledged
-    stack: StackInfo
-    construct_path: str
-    description: str
-    explanation: str
-    reason: str = ""
-    owner: str = ""
-    review_by: str = ""
-
-    @property
-    def sort_key(self) -> tuple[Any, ...]:
-        return (*self.stack.sort_key, self.pack, self.rule_id, self.construct_path, self.finding_id)
-
-    @property
-    def blocking(self) -> bool:
-        return self.status == "open" and self.mode == "gate"
-
-
-@dataclass(frozen=True)
-class SummaryRow:
-    stack: StackInfo
-    pack: str
-    mode: str
-    compliant_rules: int
-    acknowledged: int
-    open: int
-
-
-@dataclass
-class Audit:
-    generated_at: str
-    commit: str
-    execution: str
-    versions: dict[str, str]
-    packs: dict[str, str]  # pack -> mode
-    rules: dict[str, Rule]
-    stacks: list[StackInfo]
-    findings: list[Finding]
-    lint: list[LintFinding]
-    summary: list[SummaryRow] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return not any(f.blocking for f in self.findings) and not any(f.blocking for f in self.lint)
-
-    def counts(self, pack: str | None = None) -> Counter[str]:
-        selected = [f for f in self.findings if pack is None or f.pack == pack]
-        return Counter(f.status for f in selected)
-
-    @property
-    def blocking(self) -> int:
-        """Open findings of gating packs: each one fails the gate."""
-        return sum(f.blocking for f in self.findings)
-
-    @property
-    def report_only_open(self) -> int:
-        return sum(f.status == "open" and f.mode == "report" for f in self.findings)
-
-    def lint_counts(self) -> Counter[str]:
-        """cfn-lint findings by level (Error, Warning, ...), acknowledged ones counted apart."""
-        return Counter("acknowledged" if f.acknowledged_reason else f.level for f in self.lint)
-
-    def rules_of(self, pack: str) -> list[str]:
-        return rules_of(self.rules, pack)
-
-
-def rules_of(rules: dict[str, Rule], pack: str) -> list[str]:
-    """The rule ids of one pack, in order."""
-    return sorted(rule_id for rule_id, rule in rules.items() if rule.pack == pack)
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _read_json(path: Path) -> Any:
@@ -267,28 +171,3 @@ def collect(cdk_out: Path, *, lint: list[LintFinding] | None = None) -> Audit:
     )
     audit.summary = summarize(stacks, findings, packs, rules)
     return audit
-
-
-def main(argv: list[str]) -> int:
-    from compliance.render import write_bundle
-
-    cdk_out = Path(argv[1] if len(argv) > 1 else "cdk.out")
-    if not (cdk_out / "validation-report.json").exists():
-        print(f"{cdk_out}/validation-report.json not found: run `make synth` first", file=sys.stderr)
-        return 1
-    audit = collect(cdk_out)
-    out_dir = write_bundle(audit, cdk_out / "compliance")
-    for pack, mode in sorted(audit.packs.items()):
-        counts = audit.counts(pack)
-        print(f"{pack} ({mode}): {counts['open']} open, {counts['acknowledged']} acknowledged")
-    lint_levels = audit.lint_counts()
-    print(
-        f"cfn-lint: {lint_levels['Error']} errors, {lint_levels['Warning']} warnings, "
-        f"{lint_levels['acknowledged']} acknowledged"
-    )
-    print(f"audit bundle written to {out_dir} — {'PASSED' if audit.passed else 'FAILED'}")
-    return 0 if audit.passed else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

@@ -22,10 +22,10 @@ from cdk_nag import (
     ServerlessChecks,
 )
 
-from compliance.acknowledgments import ACKNOWLEDGMENTS, Acknowledgment
-from compliance.registry import AcknowledgmentTargets, AppliedAcknowledgment, apply_acknowledgments
-from compliance.severity import MODE_METADATA_KEY, ORIGINAL_SEVERITY_KEY
-from stages.config import ComplianceConfig
+from compliance.gate.acknowledgments import ACKNOWLEDGMENTS, Acknowledgment
+from compliance.gate.registry import AcknowledgmentTargets, AppliedAcknowledgment, apply_acknowledgments
+from compliance.gate.severity import MODE_METADATA_KEY, ORIGINAL_SEVERITY_KEY
+from config.schema import ComplianceConfig
 
 
 @jsii.implements(cdk.IPolicyValidationPlugin)

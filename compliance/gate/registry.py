@@ -18,46 +18,16 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import IConstruct
 
-from compliance.acknowledgments import ACKNOWLEDGMENTS, Acknowledgment
+from compliance.gate.acknowledgments import ACKNOWLEDGMENTS, Acknowledgment
 
 MIN_REASON_WORDS = 12
+POLICY = "/DefaultPolicy/Resource"
 VAGUE_REASONS = re.compile(
     r"\b(needed by cdk|required by cdk|cdk default|false positive|not applicable|n/?a|todo|tbd)\b", re.IGNORECASE
 )
-POLICY = "/DefaultPolicy/Resource"
-PIPELINE_CONSTRUCT_ID = "Pipeline"  # the CodePipeline construct inside the pipeline stack
-# Roles CDK Pipelines generates, by their path inside the pipeline stack.
-ROLE_SELECTORS: dict[str, re.Pattern[str]] = {
-    "pipeline": re.compile(r"Pipeline/Pipeline/Role" + POLICY),
-    "source-action": re.compile(r"Pipeline/Pipeline/Source/[^/]+/CodePipelineActionRole" + POLICY),
-    "approval-action": re.compile(r"Pipeline/Pipeline/prod/[^/]+/CodePipelineActionRole" + POLICY),
-    "synth": re.compile(r"Pipeline/Pipeline/Build/Synth/CdkBuildProject/Role" + POLICY),
-    "self-mutation": re.compile(r"Pipeline/UpdatePipeline/SelfMutation/Role" + POLICY),
-    "assets": re.compile(r"Pipeline/Assets/FileRole" + POLICY),
-    "smoke-tests": re.compile(r"Pipeline/Pipeline/[^/]+/(?:[^/]+\.)?(SmokeTests-[a-z0-9-]+)/\1/Role" + POLICY),
-    "protect-stacks": re.compile(r"Pipeline/Pipeline/[^/]+/(?:[^/]+\.)?(ProtectStacks-[a-z0-9-]+)/\1/Role" + POLICY),
-}
-
-
-def _waf_disabled(stage: cdk.Stage | None, targets: "AcknowledgmentTargets") -> bool:
-    env_config = getattr(stage, "env_config", None)
-    return env_config is not None and not env_config.api.waf_enabled
-
-
-def _cross_region(stage: cdk.Stage | None, targets: "AcknowledgmentTargets") -> bool:
-    return bool(targets.replication_buckets)
-
-
-def _cross_account_cross_region(stage: cdk.Stage | None, targets: "AcknowledgmentTargets") -> bool:
-    return targets.cross_account and bool(targets.replication_buckets)
-
-
-# Configuration a finding depends on: an entry with `only_if` applies only where its condition holds.
-CONDITIONS = {
-    "waf_disabled": _waf_disabled,
-    "cross_region": _cross_region,
-    "cross_account_cross_region": _cross_account_cross_region,
-}
+# Configuration facts a finding may depend on: an entry with `only_if` applies only where its fact holds
+# (a stage's facts for stage entries, the pipeline's for pipeline entries; app.py states them).
+CONDITIONS = frozenset({"waf_disabled", "cross_region", "cross_account_cross_region"})
 
 
 class AcknowledgmentError(ValueError):
@@ -65,15 +35,27 @@ class AcknowledgmentError(ValueError):
 
 
 @dataclass(frozen=True)
-class AcknowledgmentTargets:
-    """What the registry is applied to: the stages (with their environment) and the pipeline stack."""
+class StageTarget:
+    """One application stage, its environment and the configuration facts (CONDITIONS) that hold for it."""
 
-    stages: Sequence[tuple[cdk.Stage, str]]
+    stage: cdk.Stage
+    environment: str
+    facts: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class AcknowledgmentTargets:
+    """What the registry is applied to: the stages and the pipeline stack, with what the pipeline tells about
+    itself: where the roles CDK Pipelines generates live (a selector's pattern of the role's default policy
+    path, relative to the stack), the values of the placeholders, and its configuration facts."""
+
+    stages: Sequence[StageTarget]
     pipeline_stack: cdk.Stack | None = None
+    role_policy_paths: Mapping[str, str] = field(default_factory=dict)
+    generated_roles_under: str = ""
     placeholders: Mapping[str, str] = field(default_factory=dict)
     replication_buckets: Sequence[str] = ()
-    # An environment lives in another account than the pipeline (CDK Pipelines then creates KMS keys).
-    cross_account: bool = False
+    pipeline_facts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -87,7 +69,7 @@ class AppliedAcknowledgment:
         return f"{self.acknowledgment.pack}::{self.finding}"
 
 
-def check_entry(entry: Acknowledgment) -> None:
+def check_entry(entry: Acknowledgment, role_selectors: Iterable[str] = ()) -> None:
     """Reject entries an auditor could not accept, before anything is applied."""
     where = f"{entry.finding} on {', '.join(entry.resources) or '(no resource)'}"
     if not entry.resources:
@@ -101,9 +83,10 @@ def check_entry(entry: Acknowledgment) -> None:
         raise AcknowledgmentError(f"{where}: finding {entry.finding!r} is not a rule of pack {entry.pack!r}")
     if entry.only_if and entry.only_if not in CONDITIONS:
         raise AcknowledgmentError(f"{where}: unknown condition {entry.only_if!r} (known: {sorted(CONDITIONS)})")
+    selectors = sorted(role_selectors)
     for resource in entry.resources:
-        if resource.startswith("role:") and resource.removeprefix("role:") not in ROLE_SELECTORS:
-            raise AcknowledgmentError(f"{where}: unknown role selector {resource!r} (known: {sorted(ROLE_SELECTORS)})")
+        if resource.startswith("role:") and selectors and resource.removeprefix("role:") not in selectors:
+            raise AcknowledgmentError(f"{where}: unknown role selector {resource!r} (known: {selectors})")
     if entry.review_by is not None:
         date.fromisoformat(entry.review_by)
 
@@ -144,6 +127,8 @@ def _cfn_resource_at(paths: ConstructIndex, path: str, entry: Acknowledgment) ->
 
 
 def _pipeline_paths(entry: Acknowledgment, targets: AcknowledgmentTargets, paths: ConstructIndex) -> list[str]:
+    """Paths of the resources a pipeline entry names; a `role:` selector matches the generated roles under
+    the construct the pipeline names (the stages, also children of the stack, are not searched)."""
     stack = targets.pipeline_stack
     if stack is None:
         raise AcknowledgmentError(f"{entry.finding}: a pipeline acknowledgment needs the pipeline stack")
@@ -153,11 +138,9 @@ def _pipeline_paths(entry: Acknowledgment, targets: AcknowledgmentTargets, paths
         if not resource.startswith("role:"):
             resolved.append(prefix + resource)
             continue
-        selector = ROLE_SELECTORS[resource.removeprefix("role:")]
-        # The generated roles all live under the CodePipeline construct; the stages (also children of
-        # the pipeline stack) are not searched.
-        codepipeline = paths.get(prefix + PIPELINE_CONSTRUCT_ID)
-        candidates = paths.paths_under(codepipeline) if codepipeline is not None else []
+        selector = re.compile(targets.role_policy_paths[resource.removeprefix("role:")])
+        root = paths.get(prefix + targets.generated_roles_under)
+        candidates = paths.paths_under(root) if root is not None else []
         matches = sorted(p for p in candidates if selector.fullmatch(p.removeprefix(prefix)))
         if not matches:
             raise AcknowledgmentError(f"{entry.finding}: selector {resource!r} matches no role in the pipeline stack")
@@ -184,17 +167,16 @@ def apply_acknowledgments(
     paths = ConstructIndex(app)
     applied = []
     for entry in registry:
-        check_entry(entry)
-        condition = CONDITIONS.get(entry.only_if)
+        check_entry(entry, targets.role_policy_paths)
         if entry.scope == "pipeline":
-            if condition is not None and not condition(None, targets):
+            if entry.only_if and entry.only_if not in targets.pipeline_facts:
                 continue
             resource_paths = _pipeline_paths(entry, targets, paths)
         else:
             resource_paths = [
-                f"{stage.node.path}/{resource}"
-                for stage, environment in targets.stages
-                if environment in entry.environments and (condition is None or condition(stage, targets))
+                f"{target.stage.node.path}/{resource}"
+                for target in targets.stages
+                if target.environment in entry.environments and (not entry.only_if or entry.only_if in target.facts)
                 for resource in entry.resources
             ]
         for path in resource_paths:
