@@ -56,17 +56,17 @@ format: install ## apply ruff's fixes and formatting
 	ruff format .
 
 openapi: install ## regenerate services/items/openapi.json from the handler (a test fails when it is stale)
-	$(PY) -m services.items.openapi
+	$(PY) -m tools.openapi
 
 local-api: install ## the items API on http://127.0.0.1:8080/api/ over emulated AWS (needs cdk.out: make synth)
 	@test -d cdk.out || $(MAKE) synth
-	$(PY) -m services.items.local_api
+	$(PY) -m tools.local_api
 
-bench: install ## performance figures of DESIGN §7 (ratios measured in one run) -> bench/results.json
-	$(PY) -m bench.run
+bench: install ## the performance figures (ratios measured in one run) -> tools/bench/results.json
+	$(PY) -m tools.bench.run
 
 ci: install ## replay buildspec.yml locally, phase by phase, as CodeBuild runs it
-	$(PY) -m pipeline.run_buildspec buildspec.yml
+	$(PY) -m tools.run_buildspec buildspec.yml
 
 preflight: install ## check an account before the first deployment: ENV=dev|staging|prod, or no ENV for the pipeline (needs credentials)
 	$(PY) -m tools.preflight $(if $(ENV),environment $(ENV),pipeline)

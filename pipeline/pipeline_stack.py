@@ -172,7 +172,7 @@ class PipelineStack(Stack):
             step_id,
             input=self.source,
             env_from_cfn_outputs={"API_URL": stage.api_url_output},
-            env={"DEPLOY_ENVIRONMENT": stage.env_config.name},
+            env={"DEPLOY_ENVIRONMENT": stage.environment_name},
             install_commands=["make install-e2e"],
             commands=["make e2e"],
             partial_build_spec=codebuild.BuildSpec.from_object(

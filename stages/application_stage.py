@@ -4,17 +4,35 @@ from aws_cdk import Environment, Stage, Tags
 from constructs import Construct
 
 from config.schema import EnvironmentConfig
-from services.items.stack import ItemsStack
+from services.items.stack import ItemsStack, ItemsStackProps
 
 PROJECT_TAG = "serverless-python-delivery"
+
+
+def items_props(env_config: EnvironmentConfig) -> ItemsStackProps:
+    """What of the environment's configuration the items service uses."""
+    return ItemsStackProps(
+        environment=env_config.name,
+        production=env_config.is_production,
+        removal_policy=env_config.removal_policy,
+        log_retention_days=env_config.log_retention_days,
+        function=env_config.function,
+        table_capacity=env_config.table_capacity,
+        api=env_config.api,
+        cors_allowed_origins=env_config.cors_allowed_origins,
+        custom_domain=env_config.custom_domain,
+        alarms=env_config.alarms,
+        deployment=env_config.deployment,
+        ingest=env_config.ingest,
+    )
 
 
 class ApplicationStage(Stage):
     def __init__(self, scope: Construct, construct_id: str, *, env_config: EnvironmentConfig, region: str) -> None:
         super().__init__(scope, construct_id, env=Environment(account=env_config.account, region=region))
-        self.env_config = env_config
+        self.environment_name = env_config.name
 
-        self.items = ItemsStack(self, "Items", env_config=env_config)
+        self.items = ItemsStack(self, "Items", props=items_props(env_config))
         self.api_url_output = self.items.api_url_output
 
         Tags.of(self).add("project", PROJECT_TAG)

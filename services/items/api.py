@@ -9,11 +9,10 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as targets
 from constructs import Construct
 
-from config.schema import CustomDomainConfig, EnvironmentConfig
-from items_api.models import IngestRequest, ItemIn
+from config.schema import ApiConfig, CustomDomainConfig
 from services.items.auth import ItemsUserPool
 from services.items.function import ItemsFunction
-from services.items.request_models import json_schema_of
+from services.items.request_models import request_model
 from services.platform.logs import encrypted_log_group
 from services.platform.waf import RegionalWebAcl
 
@@ -30,18 +29,23 @@ class ItemsRestApi(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        env_config: EnvironmentConfig,
+        environment: str,
+        settings: ApiConfig,
+        cors_allowed_origins: tuple[str, ...],
+        custom_domain: CustomDomainConfig | None,
+        log_retention_days: int,
+        removal_policy: RemovalPolicy,
         key: kms.IKey,
         function: ItemsFunction,
         auth: ItemsUserPool,
     ) -> None:
         super().__init__(scope, construct_id)
-        api_config = env_config.api
-        removal = RemovalPolicy.RETAIN if env_config.is_production else RemovalPolicy.DESTROY
+        api_config = settings
+        removal = removal_policy
         caching = api_config.cache_ttl_seconds > 0
 
         access_logs = encrypted_log_group(
-            self, "AccessLogs", key=key, retention_days=env_config.log_retention_days, removal_policy=removal
+            self, "AccessLogs", key=key, retention_days=log_retention_days, removal_policy=removal
         )
         cached_get = apigw.MethodDeploymentOptions(
             caching_enabled=True,
@@ -51,8 +55,8 @@ class ItemsRestApi(Construct):
         self.rest_api = apigw.RestApi(
             self,
             "RestApi",
-            rest_api_name=f"items-{env_config.name}",
-            description=f"items API ({env_config.name})",
+            rest_api_name=f"items-{environment}",
+            description=f"items API ({environment})",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             default_integration=apigw.LambdaIntegration(function.alias),
             # Execution logging needs the account-level CloudWatch role; the construct manages it.
@@ -83,7 +87,7 @@ class ItemsRestApi(Construct):
                 ),
             ),
             default_cors_preflight_options=apigw.CorsOptions(
-                allow_origins=list(env_config.cors_allowed_origins),
+                allow_origins=list(cors_allowed_origins),
                 allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
                 allow_headers=ALLOWED_HEADERS,
                 max_age=Duration.minutes(5),
@@ -92,13 +96,13 @@ class ItemsRestApi(Construct):
         # The stack names the URL output itself (ApiUrl), so drop the construct's generated one.
         self.rest_api.node.try_remove_child("Endpoint")
         self._add_routes(function, auth, api_key_required=api_config.api_key_required)
-        self._add_usage_plan(env_config)
+        self._add_usage_plan(environment, api_config)
 
         if api_config.waf_enabled:
             waf = RegionalWebAcl(
                 self,
                 "Waf",
-                name=f"items-{env_config.name}",
+                name=f"items-{environment}",
                 requests_per_5_minutes_per_ip=WAF_REQUESTS_PER_5_MINUTES_PER_IP,
             )
             waf.protect("StageAssociation", self.rest_api.deployment_stage.stage_arn)
@@ -107,15 +111,15 @@ class ItemsRestApi(Construct):
                     self,
                     "WafLogs",
                     key=key,
-                    retention_days=env_config.log_retention_days,
+                    retention_days=log_retention_days,
                     removal_policy=removal,
-                    name=f"aws-waf-logs-items-{env_config.name}",
+                    name=f"aws-waf-logs-items-{environment}",
                 )
             )
 
         self.url = self.rest_api.url
-        if env_config.custom_domain:
-            self.url = self._add_custom_domain(env_config.custom_domain)
+        if custom_domain:
+            self.url = self._add_custom_domain(custom_domain)
 
     def _add_routes(self, function: ItemsFunction, auth: ItemsUserPool, *, api_key_required: bool) -> None:
         api = self.rest_api
@@ -126,7 +130,7 @@ class ItemsRestApi(Construct):
             "api_key_required": api_key_required,
         }
         item_model = api.add_model(
-            "ItemModel", content_type="application/json", model_name="ItemIn", schema=json_schema_of(ItemIn)
+            "ItemModel", content_type="application/json", model_name="ItemIn", schema=request_model("ItemIn")
         )
         validate_body = api.add_request_validator(
             "BodyValidator", validate_request_body=True, validate_request_parameters=True
@@ -171,7 +175,7 @@ class ItemsRestApi(Construct):
             "IngestModel",
             content_type="application/json",
             model_name="IngestRequest",
-            schema=json_schema_of(IngestRequest),
+            schema=request_model("IngestRequest"),
         )
         ingest = api.root.add_resource("ingest")
         ingest.add_method(
@@ -184,11 +188,10 @@ class ItemsRestApi(Construct):
             **protected,
         )
 
-    def _add_usage_plan(self, env_config: EnvironmentConfig) -> None:
-        api_config = env_config.api
+    def _add_usage_plan(self, environment: str, api_config: ApiConfig) -> None:
         self.usage_plan = self.rest_api.add_usage_plan(
             "UsagePlan",
-            name=f"items-{env_config.name}",
+            name=f"items-{environment}",
             description="Default plan of the items API's clients",
             throttle=apigw.ThrottleSettings(
                 rate_limit=api_config.throttle_rate_limit, burst_limit=api_config.throttle_burst_limit
@@ -196,7 +199,7 @@ class ItemsRestApi(Construct):
             quota=apigw.QuotaSettings(limit=api_config.daily_quota, period=apigw.Period.DAY),
             api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
         )
-        self.api_key = self.rest_api.add_api_key("ApiKey", description=f"items API client key ({env_config.name})")
+        self.api_key = self.rest_api.add_api_key("ApiKey", description=f"items API client key ({environment})")
         self.usage_plan.add_api_key(self.api_key)
 
     def _add_custom_domain(self, domain: CustomDomainConfig) -> str:

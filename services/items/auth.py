@@ -4,11 +4,9 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
-from config.schema import EnvironmentConfig
-
 
 class ItemsUserPool(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, env_config: EnvironmentConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, production: bool, removal_policy: RemovalPolicy) -> None:
         super().__init__(scope, construct_id)
         self.user_pool = cognito.UserPool(
             self,
@@ -18,16 +16,16 @@ class ItemsUserPool(Construct):
             password_policy=cognito.PasswordPolicy(
                 min_length=12, require_digits=True, require_lowercase=True, require_uppercase=True, require_symbols=True
             ),
-            mfa=cognito.Mfa.REQUIRED if env_config.is_production else cognito.Mfa.OPTIONAL,
+            mfa=cognito.Mfa.REQUIRED if production else cognito.Mfa.OPTIONAL,
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             # Prod pays for the Plus plan: threat protection blocks compromised credentials and risky sign-ins.
-            feature_plan=cognito.FeaturePlan.PLUS if env_config.is_production else cognito.FeaturePlan.ESSENTIALS,
+            feature_plan=cognito.FeaturePlan.PLUS if production else cognito.FeaturePlan.ESSENTIALS,
             standard_threat_protection_mode=(
-                cognito.StandardThreatProtectionMode.FULL_FUNCTION if env_config.is_production else None
+                cognito.StandardThreatProtectionMode.FULL_FUNCTION if production else None
             ),
-            deletion_protection=env_config.is_production,
-            removal_policy=RemovalPolicy.RETAIN if env_config.is_production else RemovalPolicy.DESTROY,
+            deletion_protection=production,
+            removal_policy=removal_policy,
         )
         self.client = self.user_pool.add_client(
             "WebClient",

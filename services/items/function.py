@@ -8,12 +8,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from config.schema import EnvironmentConfig
-from items_ingest.layout import UPLOAD_PREFIX
-from services.items.assets import METRICS_NAMESPACE, RUNTIME_DIR
-from services.items.data import LIST_INDEX_NAME, ItemsTables
+from config.schema import FunctionConfig, IngestConfig
+from services.items.asset import API_HANDLER, METRICS_NAMESPACE, RUNTIME_DIR, UPLOAD_PREFIX
 from services.items.ingest import ingest_environment
 from services.items.secrets import ItemsSecrets
+from services.items.tables import LIST_INDEX_NAME, ItemsTables
 from services.platform.delivery import ALARM_PERIOD
 from services.platform.function import ServiceFunction
 
@@ -28,44 +27,48 @@ class ItemsFunction(ServiceFunction):
         scope: Construct,
         construct_id: str,
         *,
-        env_config: EnvironmentConfig,
+        environment: str,
+        settings: FunctionConfig,
+        ingest: IngestConfig,
+        cors_allowed_origins: tuple[str, ...],
+        log_retention_days: int,
+        removal_policy: RemovalPolicy,
         key: kms.IKey,
         tables: ItemsTables,
         secrets: ItemsSecrets,
         ingest_bucket: s3.IBucket,
     ) -> None:
-        settings = env_config.function
         provisioned = settings.provisioned_concurrency
-        environment = {
+        variables = {
             "TABLE_NAME": tables.table.table_name,
             "LIST_INDEX_NAME": LIST_INDEX_NAME,
             "IDEMPOTENCY_TABLE_NAME": tables.idempotency_table.table_name,
             "PAGINATION_SECRET_ARN": secrets.pagination.secret_arn,
-            **ingest_environment(env_config, tables, ingest_bucket),
-            "CORS_ALLOWED_ORIGINS": ",".join(env_config.cors_allowed_origins),
+            **ingest_environment(ingest, tables, ingest_bucket),
+            "CORS_ALLOWED_ORIGINS": ",".join(cors_allowed_origins),
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": "DEBUG" if env_config.name == "dev" else "INFO",
+            "POWERTOOLS_LOG_LEVEL": "DEBUG" if environment == "dev" else "INFO",
         }
         if settings.simulate_failure:
-            environment["SIMULATE_FAILURE"] = "true"
+            variables["SIMULATE_FAILURE"] = "true"
         super().__init__(
             scope,
             construct_id,
-            description=f"items API ({env_config.name})",
+            description=f"items API ({environment})",
             code_dir=RUNTIME_DIR,
-            handler="items_api.handler.lambda_handler",
+            handler=API_HANDLER,
             key=key,
-            log_retention_days=env_config.log_retention_days,
-            removal_policy=RemovalPolicy.RETAIN if env_config.is_production else RemovalPolicy.DESTROY,
-            environment=environment,
+            log_retention_days=log_retention_days,
+            removal_policy=removal_policy,
+            environment=variables,
             memory_mb=settings.memory_mb,
             timeout=Duration.seconds(settings.timeout_seconds),
             reserved_concurrency=settings.reserved_concurrency,
             provisioned_concurrency=provisioned.min if provisioned else None,
         )
         self._grant_least_privilege(tables, secrets)
-        # Signing an upload URL needs the permission the upload will use: put, under uploads/ only.
+        # Signing an upload URL needs the permission the upload will use: put, under the upload prefix only.
         self.function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["s3:PutObject"], resources=[ingest_bucket.arn_for_objects(f"{UPLOAD_PREFIX}*")]
@@ -94,7 +97,7 @@ class ItemsFunction(ServiceFunction):
 
 def server_errors_metric(function: ItemsFunction) -> cloudwatch.Metric:
     """The handler's count of server errors it answered, by the version that answered
-    (items_api/handler.py publishes it with the dimensions service and version)."""
+    (items_runtime/api.py publishes it with the dimensions service and version)."""
     return cloudwatch.Metric(
         namespace=METRICS_NAMESPACE,
         metric_name="ServerErrors",

@@ -1,4 +1,4 @@
-"""Ingest (row A1): a private staging bucket for uploads, whose "Object Created" events go through
+"""Bulk import: a private staging bucket for uploads, whose "Object Created" events go through
 EventBridge (the bucket's native integration, no notification custom resource) to an encrypted SQS
 queue that feeds the worker; undeliverable events and messages that failed every attempt end in one
 dead-letter queue."""
@@ -12,10 +12,9 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from config.schema import EnvironmentConfig
-from items_ingest.layout import UPLOAD_PREFIX
-from services.items.assets import METRICS_NAMESPACE, RUNTIME_DIR
-from services.items.data import ItemsTables
+from config.schema import IngestConfig
+from services.items.asset import METRICS_NAMESPACE, RUNTIME_DIR, UPLOAD_PREFIX, WORKER_HANDLER
+from services.items.tables import ItemsTables
 from services.platform.buckets import access_log_bucket, private_bucket
 from services.platform.function import ServiceFunction
 from services.platform.queues import dead_letter_queue, encrypted_queue
@@ -34,13 +33,16 @@ class ItemsIngest(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        env_config: EnvironmentConfig,
+        environment: str,
+        settings: IngestConfig,
+        cors_allowed_origins: tuple[str, ...],
+        log_retention_days: int,
+        removal_policy: RemovalPolicy,
         key: kms.IKey,
         tables: ItemsTables,
     ) -> None:
         super().__init__(scope, construct_id)
-        settings = env_config.ingest
-        removal = RemovalPolicy.RETAIN if env_config.is_production else RemovalPolicy.DESTROY
+        removal = removal_policy
 
         self.access_logs = access_log_bucket(self, "AccessLogs", removal_policy=removal)
         self.bucket = private_bucket(
@@ -61,7 +63,7 @@ class ItemsIngest(Construct):
             cors=[
                 s3.CorsRule(
                     allowed_methods=[s3.HttpMethods.PUT],
-                    allowed_origins=list(env_config.cors_allowed_origins),
+                    allowed_origins=list(cors_allowed_origins),
                     allowed_headers=["Content-Type"],
                     max_age=300,
                 )
@@ -86,7 +88,7 @@ class ItemsIngest(Construct):
         self.rule = events.Rule(
             self,
             "UploadCreated",
-            description=f"Uploads to the {env_config.name} items staging bucket, for the ingest worker",
+            description=f"Uploads to the {environment} items staging bucket, for the ingest worker",
             event_pattern=events.EventPattern(
                 source=["aws.s3"],
                 detail_type=["Object Created"],
@@ -105,7 +107,17 @@ class ItemsIngest(Construct):
             ],
         )
 
-        self.worker = IngestWorker(self, "Worker", env_config=env_config, key=key, tables=tables, bucket=self.bucket)
+        self.worker = IngestWorker(
+            self,
+            "Worker",
+            environment=environment,
+            settings=settings,
+            log_retention_days=log_retention_days,
+            removal_policy=removal_policy,
+            key=key,
+            tables=tables,
+            bucket=self.bucket,
+        )
         # Named here (SqsEventSource would name the mapping after the queue's generated id).
         self.worker.alias.add_event_source_mapping(
             "FromQueue",
@@ -126,26 +138,28 @@ class IngestWorker(ServiceFunction):
         scope: Construct,
         construct_id: str,
         *,
-        env_config: EnvironmentConfig,
+        environment: str,
+        settings: IngestConfig,
+        log_retention_days: int,
+        removal_policy: RemovalPolicy,
         key: kms.IKey,
         tables: ItemsTables,
         bucket: s3.IBucket,
     ) -> None:
-        settings = env_config.ingest
         super().__init__(
             scope,
             construct_id,
-            description=f"items ingest worker: validates and imports uploads ({env_config.name})",
+            description=f"items ingest worker: validates and imports uploads ({environment})",
             code_dir=RUNTIME_DIR,
-            handler="items_ingest.handler.lambda_handler",
+            handler=WORKER_HANDLER,
             key=key,
-            log_retention_days=env_config.log_retention_days,
-            removal_policy=RemovalPolicy.RETAIN if env_config.is_production else RemovalPolicy.DESTROY,
+            log_retention_days=log_retention_days,
+            removal_policy=removal_policy,
             environment={
-                **ingest_environment(env_config, tables, bucket),
+                **ingest_environment(settings, tables, bucket),
                 "POWERTOOLS_SERVICE_NAME": "items-ingest",
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                "POWERTOOLS_LOG_LEVEL": "DEBUG" if env_config.name == "dev" else "INFO",
+                "POWERTOOLS_LOG_LEVEL": "DEBUG" if environment == "dev" else "INFO",
             },
             memory_mb=settings.worker_memory_mb,
             timeout=Duration.seconds(settings.worker_timeout_seconds),
@@ -174,12 +188,12 @@ class IngestWorker(ServiceFunction):
         )
 
 
-def ingest_environment(env_config: EnvironmentConfig, tables: ItemsTables, bucket: s3.IBucket) -> dict[str, str]:
-    """What both the API (signing upload URLs) and the worker read (items_ingest/settings.py)."""
-    settings = env_config.ingest
+def ingest_environment(settings: IngestConfig, tables: ItemsTables, bucket: s3.IBucket) -> dict[str, str]:
+    """What both the API (signing upload URLs) and the worker read (IngestSettings, items_runtime/settings.py)."""
     return {
         "TABLE_NAME": tables.table.table_name,
         "INGEST_BUCKET_NAME": bucket.bucket_name,
+        "UPLOAD_PREFIX": UPLOAD_PREFIX,
         "MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
         "MAX_RECORDS": str(settings.max_records),
         "UPLOAD_URL_EXPIRY_SECONDS": str(settings.upload_url_expiry_seconds),

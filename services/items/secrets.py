@@ -5,18 +5,18 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from config.schema import EnvironmentConfig
-
 PAGINATION_KEY_FIELD = "pagination_key"
 
 
 class ItemsSecrets(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, env_config: EnvironmentConfig, key: kms.IKey) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, environment: str, key: kms.IKey, removal_policy: RemovalPolicy
+    ) -> None:
         super().__init__(scope, construct_id)
         self.pagination = secretsmanager.Secret(
             self,
             "PaginationKey",
-            description=f"HMAC key that signs the items API's list cursors ({env_config.name})",
+            description=f"HMAC key that signs the items API's list cursors ({environment})",
             encryption_key=key,
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 secret_string_template="{}",  # noqa: S106 - a JSON template; the value is generated
@@ -24,5 +24,5 @@ class ItemsSecrets(Construct):
                 exclude_punctuation=True,
                 password_length=64,
             ),
-            removal_policy=RemovalPolicy.RETAIN if env_config.is_production else RemovalPolicy.DESTROY,
+            removal_policy=removal_policy,
         )

@@ -1,15 +1,24 @@
 """The items service stack: composes one construct per capability and names its outputs."""
 
+from dataclasses import dataclass
+
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
-from config.schema import EnvironmentConfig
+from config.schema import (
+    AlarmConfig,
+    ApiConfig,
+    CustomDomainConfig,
+    DeploymentConfig,
+    FunctionConfig,
+    IngestConfig,
+    TableCapacity,
+)
 from services.items.api import ItemsRestApi
 from services.items.auth import ItemsUserPool
-from services.items.data import ItemsTables
 from services.items.function import ItemsFunction, server_errors_metric
 from services.items.ingest import ItemsIngest
-from services.items.operations import ItemsOperations
+from services.items.monitoring import ItemsMonitoring
 from services.items.probe import (
     HEALTHY_API_RESPONSE,
     HEALTHY_WORKER_RESPONSE,
@@ -17,61 +26,128 @@ from services.items.probe import (
     ingest_probe_event,
 )
 from services.items.secrets import ItemsSecrets
+from services.items.tables import ItemsTables
 from services.platform.delivery import DeploymentHooks, ProgressiveDelivery
 from services.platform.keys import ServiceKey
 
 
+@dataclass(frozen=True)
+class ItemsStackProps:
+    """What the items service needs to know about the environment it runs in."""
+
+    environment: str
+    production: bool
+    removal_policy: RemovalPolicy
+    log_retention_days: int
+    function: FunctionConfig
+    table_capacity: TableCapacity
+    api: ApiConfig
+    cors_allowed_origins: tuple[str, ...]
+    custom_domain: CustomDomainConfig | None
+    alarms: AlarmConfig
+    deployment: DeploymentConfig
+    ingest: IngestConfig
+
+
 class ItemsStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, env_config: EnvironmentConfig, **kwargs: object) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, props: ItemsStackProps, **kwargs: object) -> None:
+        name = props.environment
         super().__init__(
             scope,
             construct_id,
-            stack_name=f"{env_config.name}-items",
+            stack_name=f"{name}-items",
             description=(
-                f"Items service ({env_config.name}): Cognito-protected REST API on Lambda (Powertools) "
+                f"Items service ({name}): Cognito-protected REST API on Lambda (Powertools) "
                 "over DynamoDB, bulk import through an S3 staging bucket, with alarms and a dashboard"
             ),
-            termination_protection=env_config.is_production,
+            termination_protection=props.production,
             **kwargs,  # type: ignore[arg-type]
         )
-        removal = RemovalPolicy.RETAIN if env_config.is_production else RemovalPolicy.DESTROY
-        key = ServiceKey(
-            self, "Key", description=f"Encrypts the items service's data ({env_config.name})", removal_policy=removal
+        removal, retention = props.removal_policy, props.log_retention_days
+        key = ServiceKey(self, "Key", description=f"Encrypts the items service's data ({name})", removal_policy=removal)
+        tables = ItemsTables(
+            self,
+            "Data",
+            capacity=props.table_capacity,
+            key=key,
+            removal_policy=removal,
+            deletion_protection=props.production,
         )
-        tables = ItemsTables(self, "Data", env_config=env_config, key=key)
-        secrets = ItemsSecrets(self, "Secrets", env_config=env_config, key=key)
-        ingest = ItemsIngest(self, "Ingest", env_config=env_config, key=key, tables=tables)
+        secrets = ItemsSecrets(self, "Secrets", environment=name, key=key, removal_policy=removal)
+        ingest = ItemsIngest(
+            self,
+            "Ingest",
+            environment=name,
+            settings=props.ingest,
+            cors_allowed_origins=props.cors_allowed_origins,
+            log_retention_days=retention,
+            removal_policy=removal,
+            key=key,
+            tables=tables,
+        )
         function = ItemsFunction(
             self,
             "Function",
-            env_config=env_config,
+            environment=name,
+            settings=props.function,
+            ingest=props.ingest,
+            cors_allowed_origins=props.cors_allowed_origins,
+            log_retention_days=retention,
+            removal_policy=removal,
             key=key,
             tables=tables,
             secrets=secrets,
             ingest_bucket=ingest.bucket,
         )
-        auth = ItemsUserPool(self, "Auth", env_config=env_config)
-        api = ItemsRestApi(self, "Api", env_config=env_config, key=key, function=function, auth=auth)
-        operations = ItemsOperations(
+        auth = ItemsUserPool(self, "Auth", production=props.production, removal_policy=removal)
+        api = ItemsRestApi(
+            self,
+            "Api",
+            environment=name,
+            settings=props.api,
+            cors_allowed_origins=props.cors_allowed_origins,
+            custom_domain=props.custom_domain,
+            log_retention_days=retention,
+            removal_policy=removal,
+            key=key,
+            function=function,
+            auth=auth,
+        )
+        monitoring = ItemsMonitoring(
             self,
             "Operations",
-            env_config=env_config,
+            environment=name,
+            thresholds=props.alarms,
+            queue_age_alarm_seconds=props.ingest.queue_age_alarm_seconds,
             key=key,
             function=function,
             api=api,
             tables=tables,
             ingest=ingest,
         )
+        self._release(props, key, monitoring, function, ingest)
+        # The API serves traffic only once its data and secret exist.
+        api.rest_api.node.add_dependency(tables, secrets)
+        self._outputs(name, api, auth, tables, ingest, function, monitoring)
+
+    def _release(
+        self,
+        props: ItemsStackProps,
+        key: ServiceKey,
+        monitoring: ItemsMonitoring,
+        function: ItemsFunction,
+        ingest: ItemsIngest,
+    ) -> None:
+        """Both functions go out through CodeDeploy, behind the stack's one pair of hooks."""
         hooks = DeploymentHooks(
             self,
             "DeploymentHooks",
             key=key,
-            log_retention_days=env_config.log_retention_days,
-            removal_policy=removal,
-            description_suffix=env_config.name,
+            log_retention_days=props.log_retention_days,
+            removal_policy=props.removal_policy,
+            description_suffix=props.environment,
         )
-        deployment = env_config.deployment
-        thresholds = env_config.alarms
+        deployment, thresholds = props.deployment, props.alarms
         self.delivery = ProgressiveDelivery(
             self,
             "Delivery",
@@ -82,7 +158,7 @@ class ItemsStack(Stack):
             errors_threshold=thresholds.lambda_errors,
             throttles_threshold=thresholds.lambda_throttles,
             duration_threshold_ms=thresholds.lambda_duration_p99_ms,
-            topic=operations.topic,
+            topic=monitoring.topic,
             key=key,
             probe_event=health_probe_event(),
             expected_response=HEALTHY_API_RESPONSE,
@@ -90,7 +166,7 @@ class ItemsStack(Stack):
             # whole-API 5xx alarm here would keep a fix from rolling forward during an incident.
             extra_metrics={"NewVersionServerErrors": (server_errors_metric(function), 1)},
         )
-        # The worker is released like the API function; its duration alarm allows most of its timeout.
+        # The worker's duration alarm allows most of its timeout.
         self.ingest_delivery = ProgressiveDelivery(
             self,
             "IngestDelivery",
@@ -100,21 +176,29 @@ class ItemsStack(Stack):
             shift=deployment.traffic_shift,
             errors_threshold=thresholds.lambda_errors,
             throttles_threshold=thresholds.lambda_throttles,
-            duration_threshold_ms=env_config.ingest.worker_timeout_seconds * 800,
-            topic=operations.topic,
+            duration_threshold_ms=props.ingest.worker_timeout_seconds * 800,
+            topic=monitoring.topic,
             key=key,
             probe_event=ingest_probe_event(),
             expected_response=HEALTHY_WORKER_RESPONSE,
         )
-        # The API serves traffic only once its data and secret exist (row A5: explicit dependencies).
-        api.rest_api.node.add_dependency(tables, secrets)
 
+    def _outputs(
+        self,
+        name: str,
+        api: ItemsRestApi,
+        auth: ItemsUserPool,
+        tables: ItemsTables,
+        ingest: ItemsIngest,
+        function: ItemsFunction,
+        monitoring: ItemsMonitoring,
+    ) -> None:
         self.api_url_output = CfnOutput(
             self,
             "ApiUrl",
             value=api.url,
             description="Base URL of the items API",
-            export_name=f"{env_config.name}-items-api-url",
+            export_name=f"{name}-items-api-url",
         )
         CfnOutput(self, "UserPoolId", value=auth.user_pool.user_pool_id, description="Cognito user pool of API users")
         CfnOutput(self, "UserPoolClientId", value=auth.client.user_pool_client_id, description="Web client id")
@@ -127,5 +211,5 @@ class ItemsStack(Stack):
             self, "IngestDeadLetterQueueUrl", value=ingest.dead_letter_queue.queue_url, description="Failed uploads"
         )
         CfnOutput(self, "FunctionArn", value=function.alias.function_arn, description="The live alias of the function")
-        CfnOutput(self, "DashboardUrl", value=operations.dashboard_url, description="CloudWatch dashboard")
-        CfnOutput(self, "AlarmTopicArn", value=operations.topic.topic_arn, description="Subscribe to receive alarms")
+        CfnOutput(self, "DashboardUrl", value=monitoring.dashboard_url, description="CloudWatch dashboard")
+        CfnOutput(self, "AlarmTopicArn", value=monitoring.topic.topic_arn, description="Subscribe to receive alarms")

@@ -1,5 +1,5 @@
-"""Private S3 buckets the way every bucket here is built (DESIGN: block public access, TLS-only,
-owner-enforced, KMS, versioned, lifecycle rules, access logs), and the buckets receiving their access logs."""
+"""Private S3 buckets the way every bucket here is built (public access blocked, TLS-only, owner-enforced,
+KMS, versioned, lifecycle rules, access logs), and the buckets receiving their access logs."""
 
 from typing import Any
 

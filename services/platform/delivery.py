@@ -10,7 +10,7 @@ The hooks and the traffic function are shared by every deployment group of a sta
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -20,7 +20,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from config.schema import TrafficShift
+from services.platform.alarms import threshold_alarm
 from services.platform.function import ALIAS_NAME, ServiceFunction
 
 HOOKS_DIR = Path(__file__).parent / "runtime"
@@ -43,6 +43,19 @@ DEPLOYMENT_EVENTS = [
     "DeploymentRollback",
 ]
 HOOK_TIMEOUT = Duration.seconds(BAKE_SECONDS + 120)
+
+
+class TrafficShift(Protocol):
+    """How CodeDeploy moves traffic to a new version (the configuration parses its strategy name into one)."""
+
+    @property
+    def kind(self) -> Literal["all_at_once", "canary", "linear"]: ...
+
+    @property
+    def percentage(self) -> int: ...
+
+    @property
+    def minutes(self) -> int: ...
 
 
 def deployment_config(scope: Construct, name: str, shift: TrafficShift) -> codedeploy.ILambdaDeploymentConfig:
@@ -268,16 +281,14 @@ class ProgressiveDelivery(Construct):
         )
 
     def _alarm(self, name: str, metric: cloudwatch.IMetric, threshold: float) -> cloudwatch.Alarm:
-        return cloudwatch.Alarm(
+        return threshold_alarm(
             self,
             name,
             metric=metric,
             threshold=threshold,
+            description=f"{name} of the version being deployed (rolls the deployment back)",
             evaluation_periods=ALARM_EVALUATION_PERIODS,
             datapoints_to_alarm=ALARM_EVALUATION_PERIODS,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=f"{name} of the version being deployed (rolls the deployment back)",
         )
 
     @staticmethod

@@ -19,8 +19,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from services.platform.lambda_runtime import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer
 from services.platform.logs import encrypted_log_group
-from services.platform.powertools import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, powertools_layer
 from services.platform.queues import dead_letter_queue
 
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", ".pytest_cache"]

@@ -1,4 +1,4 @@
-"""One customer-managed key per service stack (source row A5): table, logs, secrets, queues, topics."""
+"""One customer-managed key per service stack: tables, logs, secrets, queues, topics."""
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam

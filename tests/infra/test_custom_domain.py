@@ -9,6 +9,7 @@ from aws_cdk import assertions
 
 from config.loading import cdk_json_context, load_config
 from services.items.stack import ItemsStack
+from stages.application_stage import items_props
 from tests.synth_fixtures import only_resource
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:333333333333:certificate/00000000-0000-0000-0000-000000000000"
@@ -33,7 +34,7 @@ def template() -> dict[str, Any]:
     stack = ItemsStack(
         app,
         "Items",
-        env_config=config.environments["prod"],
+        props=items_props(config.environments["prod"]),
         env=cdk.Environment(account="333333333333", region="eu-west-1"),
     )
     result: dict[str, Any] = assertions.Template.from_stack(stack).to_json()

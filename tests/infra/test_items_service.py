@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from services.platform.powertools import POWERTOOLS_LAYER_VERSION
+from services.platform.lambda_runtime import POWERTOOLS_LAYER_VERSION
 from tests.synth_fixtures import Synthesized, only_resource, resource_with_prefix, resources_of
 
 STAGES = {
@@ -78,7 +78,7 @@ def test_function_runs_newest_python_on_arm_with_the_pinned_powertools_layer(
         properties = _function(template)
         assert properties["Runtime"] == "python3.14"
         assert properties["Architectures"] == ["arm64"]
-        assert properties["Handler"] == "items_api.handler.lambda_handler"
+        assert properties["Handler"] == "items_runtime.api.lambda_handler"
         assert properties["TracingConfig"] == {"Mode": "Active"}
         (layer,) = properties["Layers"]
         assert layer == (
@@ -572,4 +572,4 @@ def test_the_lambda_asset_holds_runtime_code_only(synthesized: Synthesized) -> N
         assert files
         assert all(f.endswith(".py") for f in files), files
         packages = {f.split("/")[0] for f in files}
-        assert packages in ({"items_api", "items_ingest"}, {"deploy_hooks"}), packages
+        assert packages in ({"items_runtime"}, {"deploy_hooks"}), packages

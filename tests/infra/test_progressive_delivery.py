@@ -14,6 +14,7 @@ from config.loading import cdk_json_context, load_config
 from config.schema import parse_traffic_shift
 from services.items.stack import ItemsStack
 from services.platform.delivery import BAKE_SECONDS, NEW_VERSION_REQUESTS_PER_PERIOD
+from stages.application_stage import items_props
 from tests.synth_fixtures import Synthesized, rendered, resource_with_prefix, resources_of
 
 STAGES = ("dev", "staging", "prod-eu-west-1", "prod-eu-central-1")
@@ -306,7 +307,7 @@ def test_a_custom_canary_name_creates_a_custom_deployment_config() -> None:
     stack = ItemsStack(
         app,
         "Items",
-        env_config=config.environments["staging"],
+        props=items_props(config.environments["staging"]),
         env=cdk.Environment(account="222222222222", region="eu-west-1"),
     )
     template = assertions.Template.from_stack(stack)

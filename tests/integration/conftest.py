@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from services.platform.emulator import ItemsResources, client_environment, create_items_resources, start_moto
 from tests.synth_fixtures import Synthesized
+from tools.emulator import ItemsResources, client_environment, create_items_resources, start_moto
 
 
 @pytest.fixture(scope="session")
@@ -28,12 +28,12 @@ def items_handler(items_resources: ItemsResources, monkeypatch: pytest.MonkeyPat
     """The items handler wired to the emulated resources exactly as the stack wires it in AWS."""
     for name, value in {**items_resources.api_environment, **client_environment(items_resources.endpoint)}.items():
         monkeypatch.setenv(name, value)
-    from items_api import dependencies, handler, settings  # after the environment: Metrics reads it at import
-    from items_ingest.settings import ingest_settings
+    from items_runtime import api as handler
+    from items_runtime import settings
+    from items_runtime.wiring import api as dependencies  # after the environment: Metrics reads it at import
 
     caches = (
-        settings.settings,
-        ingest_settings,
+        settings.api_settings,
         dependencies._default_ingest_jobs,
         dependencies._s3_presigner,
         dependencies._dynamodb,
@@ -54,7 +54,8 @@ def ingest_worker(items_resources: ItemsResources, monkeypatch: pytest.MonkeyPat
     """The ingest worker's handler wired to the emulated resources exactly as the stack wires it."""
     for name, value in {**items_resources.worker_environment, **client_environment(items_resources.endpoint)}.items():
         monkeypatch.setenv(name, value)
-    from items_ingest import dependencies, handler
+    from items_runtime import worker as handler
+    from items_runtime.wiring import worker as dependencies
 
     dependencies.clear()
     yield handler

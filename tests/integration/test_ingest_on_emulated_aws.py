@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from services.platform.emulator import ItemsResources, client, poll_queue_once, sqs_event
-from tests.events import FakeLambdaContext, rest_event
+from tools.emulator import ItemsResources, client, poll_queue_once, sqs_event
+from tools.events import FakeLambdaContext, rest_event
 
 CALLER = {"sub": "ingest-user"}
 
@@ -182,7 +182,7 @@ def test_a_bad_message_in_a_batch_does_not_fail_the_others(
     client("sqs", items_resources.endpoint).send_message(
         QueueUrl=items_resources.ingest_queue_url, MessageBody="not an event"
     )
-    from items_ingest import dependencies
+    from items_runtime.wiring import worker as dependencies
 
     # The first upload's object cannot be read (S3 trouble): that message fails and is retried.
     reader = dependencies.reader()

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from services.platform.emulator import ItemsResources, client
-from tests.events import FakeLambdaContext, rest_event
+from tools.emulator import ItemsResources, client
+from tools.events import FakeLambdaContext, rest_event
 
 CALLER = {"sub": "integration-user"}
 ITEM = "/items/{item_id}"
@@ -82,7 +82,7 @@ def test_a_reused_key_with_another_body_is_refused(items_handler: Any) -> None:
 def test_a_throttled_table_answers_503_and_writes_nothing(
     items_handler: Any, items_resources: ItemsResources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from items_api import dependencies
+    from items_runtime.wiring import api as dependencies
 
     dynamodb = dependencies._dynamodb()
     before = client("dynamodb", items_resources.endpoint).scan(TableName=items_resources.table_name)["Count"]

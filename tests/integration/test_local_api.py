@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from services.items.local_api import make_server, start_worker
-from services.platform.emulator import ItemsResources
 from tests.conftest import REPO_ROOT
+from tools.emulator import ItemsResources
+from tools.local_api import make_server, start_worker
 
 TOKEN = "local-test-token"  # noqa: S105 - the local stand-in for a Cognito token
 

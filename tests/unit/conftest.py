@@ -21,6 +21,7 @@ FUNCTION_ENVIRONMENT = {
     "IDEMPOTENCY_TABLE_NAME": "items-idempotency",
     "PAGINATION_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:111111111111:secret:items-pagination-AbCdEf",
     "INGEST_BUCKET_NAME": "dev-items-staging",
+    "UPLOAD_PREFIX": "uploads/",
     "MAX_UPLOAD_BYTES": "1048576",
     "MAX_RECORDS": "99",
     "UPLOAD_URL_EXPIRY_SECONDS": "900",

@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from items_api.errors import StorageUnavailableError
-from items_api.models import Item
+from items_runtime.errors import StorageUnavailableError
+from items_runtime.models import Item
 
 
 class InMemoryItemRepository:
@@ -103,11 +103,11 @@ class InMemoryIdempotencyStore(BasePersistenceLayer):
 
 
 class InMemoryJobStore:
-    """The ingest job store's contract (items_ingest/jobs.py) over a dict: conditional claim and finish,
+    """The ingest job store's contract (items_runtime/data/jobs.py) over a dict: conditional claim and finish,
     all-or-nothing import."""
 
     def __init__(self) -> None:
-        from items_api.models import IngestJob
+        from items_runtime.models import IngestJob
 
         self.jobs: dict[str, IngestJob] = {}
         self.versions: dict[str, str] = {}
@@ -122,7 +122,7 @@ class InMemoryJobStore:
         return self.jobs.get(job_id)
 
     def claim(self, job_id: str, *, version: str, size: int, now: str) -> tuple[Any, Any]:
-        from items_ingest.jobs import Claim
+        from items_runtime.data.jobs import Claim
 
         job = self.jobs.get(job_id)
         if job is None:

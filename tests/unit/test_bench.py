@@ -1,6 +1,6 @@
 """The benchmark's own logic (never its timings): how the pipeline's critical path is counted."""
 
-from bench.run import Figure, path_of
+from tools.bench.run import Figure, path_of
 
 
 def _template(stages: list[dict[str, object]]) -> dict[str, object]:

@@ -8,9 +8,9 @@ import pytest
 from aws_cdk import aws_codebuild as codebuild
 
 from pipeline.buildspec import BuildSpecError, load_buildspec, synth_build_spec
-from pipeline.run_buildspec import commands_by_phase, main
-from services.platform.powertools import LAMBDA_RUNTIME
+from services.platform.lambda_runtime import LAMBDA_RUNTIME
 from tests.conftest import REPO_ROOT
+from tools.run_buildspec import commands_by_phase, main
 
 BUILDSPEC = REPO_ROOT / "buildspec.yml"
 

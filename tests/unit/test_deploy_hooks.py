@@ -15,9 +15,9 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 from deploy_hooks import lifecycle, post_traffic, pre_traffic, traffic
-from items_api import handler
+from items_runtime import api as handler
 from services.items.probe import health_probe_event
-from tests.events import FakeLambdaContext
+from tools.events import FakeLambdaContext
 
 # What CodeDeploy sends a BeforeAllowTraffic / AfterAllowTraffic hook.
 EVENT = {

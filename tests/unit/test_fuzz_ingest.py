@@ -7,9 +7,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from items_ingest import dependencies, handler
-from tests.events import FakeLambdaContext, s3_object_created, sqs_batch
+from items_runtime import worker as handler
+from items_runtime.wiring import worker as dependencies
 from tests.unit.test_ingest_worker import BUCKET, WORKER_ENVIRONMENT, World
+from tools.events import FakeLambdaContext, s3_object_created, sqs_batch
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -7,10 +7,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from items_api import dependencies, handler
-from items_api.tokens import PageTokenSigner
-from tests.events import FakeLambdaContext, rest_event
+from items_runtime import api as handler
+from items_runtime.logic.page_tokens import PageTokenSigner
+from items_runtime.wiring import api as dependencies
 from tests.unit.fakes import InMemoryIdempotencyStore, InMemoryItemRepository, InMemoryJobStore
+from tools.events import FakeLambdaContext, rest_event
 
 ROUTES = [
     ("GET", "/health", "/health"),

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from items_api import dependencies
-from items_ingest.settings import ingest_settings
-from tests.events import rest_event
+from items_runtime.settings import api_settings
+from items_runtime.wiring import api as dependencies
 from tests.unit.fakes import InMemoryIdempotencyStore, InMemoryJobStore
 from tests.unit.test_items_api import CALLER, invoke
+from tools.events import rest_event
 
 JOB_RESOURCE = "/ingest/{ingest_id}"
 
@@ -27,12 +27,12 @@ class World:
 
 @pytest.fixture
 def world() -> Iterator[World]:
-    ingest_settings.cache_clear()  # other tests run the worker with other limits
+    api_settings.cache_clear()  # other tests run with other limits
     state = World()
     dependencies.use(ingest_jobs=state.jobs, upload_signer=state.sign, idempotency_store=InMemoryIdempotencyStore())
     yield state
     dependencies.use()
-    ingest_settings.cache_clear()
+    api_settings.cache_clear()
 
 
 def start(body: Any, headers: dict[str, str] | None = None, claims: dict[str, str] | None = CALLER) -> Any:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from items_ingest.validation import MAX_REPORTED_ERRORS, Invalid, Valid, validate_upload
+from items_runtime.logic.validation import MAX_REPORTED_ERRORS, Invalid, Valid, validate_upload
 
 LIMITS = {"max_bytes": 10_000, "max_records": 5}
 

@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from items_api.models import IngestJob
-from items_ingest import dependencies, handler
-from items_ingest.jobs import imported_item_id
+from items_runtime import worker as handler
+from items_runtime.data.jobs import imported_item_id
+from items_runtime.models import IngestJob
+from items_runtime.wiring import worker as dependencies
 from services.items.probe import HEALTHY_WORKER_RESPONSE, ingest_probe_event
-from tests.events import FakeLambdaContext, s3_object_created, sqs_batch
 from tests.unit.fakes import InMemoryJobStore, InMemoryUploads
+from tools.events import FakeLambdaContext, s3_object_created, sqs_batch
 
 BUCKET = "dev-items-staging"
 WORKER_ENVIRONMENT = {

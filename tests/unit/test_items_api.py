@@ -6,15 +6,17 @@ from typing import Any
 
 import pytest
 
-from items_api import dependencies, handler
-from items_api.tokens import PageTokenSigner
-from tests.events import FakeLambdaContext, rest_event
+from items_runtime import api as handler
+from items_runtime.logic.page_tokens import PageTokenSigner
+from items_runtime.settings import api_settings
+from items_runtime.wiring import api as dependencies
 from tests.unit.fakes import (
     BrokenItemRepository,
     InMemoryIdempotencyStore,
     InMemoryItemRepository,
     ThrottledItemRepository,
 )
+from tools.events import FakeLambdaContext, rest_event
 
 ITEM_RESOURCE = "/items/{item_id}"
 CALLER = {"sub": "5f0e7a4e-1111-4c4c-9c9c-000000000001", "email": "ada@example.com"}
@@ -30,9 +32,11 @@ class World:
 @pytest.fixture
 def world() -> Iterator[World]:
     state = World()
+    api_settings.cache_clear()  # read once per cold start: each test is one
     dependencies.use(repository=state.repository, signer=state.signer, idempotency_store=state.idempotency)
     yield state
     dependencies.use()
+    api_settings.cache_clear()
 
 
 def invoke(event: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
@@ -333,6 +337,7 @@ def test_cors_headers_are_absent_for_other_origins(world: World) -> None:
 
 def test_health_fails_while_the_rollback_drill_is_switched_on(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SIMULATE_FAILURE", "true")
+    api_settings.cache_clear()
     status, body, _ = invoke(rest_event("GET", "/health"))
     assert status == 503
     assert body == {"status": "failing", "message": "SIMULATE_FAILURE is set"}

@@ -7,9 +7,9 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 from botocore.stub import ANY, Stubber
 
-from items_api.errors import StorageUnavailableError
-from items_api.models import Item
-from items_api.repository import DynamoDbItemRepository
+from items_runtime.data.items import DynamoDbItemRepository
+from items_runtime.errors import StorageUnavailableError
+from items_runtime.models import Item
 
 TABLE = "items-table"
 ITEM = Item(
@@ -157,7 +157,7 @@ def test_timeouts_become_storage_unavailable() -> None:
 
 
 def test_the_function_client_retries_throttles_with_backoff_and_short_timeouts() -> None:
-    from items_api.dependencies import AWS_CLIENT_CONFIG
+    from items_runtime.wiring.api import AWS_CLIENT_CONFIG
 
     retries = AWS_CLIENT_CONFIG.retries or {}
     assert retries["mode"] == "standard"

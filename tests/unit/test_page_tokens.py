@@ -2,8 +2,8 @@
 
 import pytest
 
-from items_api.errors import InvalidPageTokenError
-from items_api.tokens import PageTokenSigner
+from items_runtime.errors import InvalidPageTokenError
+from items_runtime.logic.page_tokens import PageTokenSigner
 
 KEY = {"pk": {"S": "ITEM#1"}, "sk": {"S": "ITEM"}, "gsi1pk": {"S": "ITEM"}, "gsi1sk": {"S": "2026#1"}}
 

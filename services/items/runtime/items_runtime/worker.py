@@ -11,12 +11,11 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from items_api.observability import logger, metrics, tracer
-
-from . import dependencies as deps
-from .settings import ingest_settings
-from .uploads import upload_from_message
-from .worker import ingest
+from .data.uploads import upload_from_message
+from .logic.importing import ingest
+from .observability import logger, metrics, tracer
+from .settings import worker_settings
+from .wiring import worker as deps
 
 processor = BatchProcessor(event_type=EventType.SQS)
 _OUTCOME_METRICS = {"accepted": "UploadAccepted", "rejected": "UploadRejected"}
@@ -24,8 +23,8 @@ _OUTCOME_METRICS = {"accepted": "UploadAccepted", "rejected": "UploadRejected"}
 
 @tracer.capture_method
 def handle_message(record: SQSRecord) -> str:
-    settings = ingest_settings()
-    upload = upload_from_message(record.body, settings.bucket_name)
+    settings = worker_settings().ingest
+    upload = upload_from_message(record.body, settings.bucket_name, settings.upload_prefix)
     if upload is None:
         logger.warning("ignored a message that is not an upload to the staging bucket", message_id=record.message_id)
         return "ignored"

@@ -9,7 +9,7 @@ import hmac
 import json
 from typing import Any
 
-from .errors import InvalidPageTokenError
+from ..errors import InvalidPageTokenError
 
 _KEY_ATTRIBUTES = frozenset({"pk", "sk", "gsi1pk", "gsi1sk"})
 

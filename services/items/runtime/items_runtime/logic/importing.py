@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from items_api.logic import now
-from items_api.models import IngestJob, Item, RecordError
-
-from .jobs import Claim, imported_item_id
-from .settings import IngestSettings
-from .uploads import Upload
+from ..data.jobs import Claim, imported_item_id
+from ..data.uploads import Upload
+from ..models import IngestJob, Item, RecordError
+from ..settings import IngestSettings
+from .items import now
 from .validation import Invalid, Valid, validate_upload
 
 

@@ -1,4 +1,4 @@
-"""The worker's AWS clients and stores, built on first use and replaceable in tests."""
+"""The ingest worker's AWS clients and stores, built on first use and replaceable in tests."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from .jobs import DynamoDbJobStore
-from .settings import ingest_settings
-from .uploads import S3UploadReader
+from ..data.jobs import DynamoDbJobStore
+from ..data.uploads import S3UploadReader
+from ..settings import worker_settings
 
 # The worker has time to wait out throttles (SQS retries the message after that).
 AWS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
@@ -26,7 +26,7 @@ def use(*, jobs: Any = None, reader: Any = None) -> None:
 
 @cache
 def _default_jobs() -> DynamoDbJobStore:
-    return DynamoDbJobStore(boto3.client("dynamodb", config=AWS_CLIENT_CONFIG), ingest_settings().table_name)
+    return DynamoDbJobStore(boto3.client("dynamodb", config=AWS_CLIENT_CONFIG), worker_settings().ingest.table_name)
 
 
 @cache
@@ -43,6 +43,6 @@ def reader() -> Any:
 
 
 def clear() -> None:
-    for cached in (_default_jobs, _default_reader, ingest_settings):
+    for cached in (_default_jobs, _default_reader, worker_settings):
         cached.cache_clear()
     use()

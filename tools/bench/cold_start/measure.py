@@ -8,14 +8,16 @@ import time
 t0 = time.perf_counter()
 variant = sys.argv[1]
 if variant == "ours":
-    sys.path.insert(0, "services/items/runtime")
-    from items_api.handler import lambda_handler
-elif variant == "limit":
-    from bench.cold_start.bare_items import lambda_handler  # type: ignore[no-redef]
-else:
-    from bench.cold_start.peer_items import lambda_handler  # type: ignore[no-redef]
+    from tools.lambda_assets import make_importable
 
-from tests.events import FakeLambdaContext, rest_event  # noqa: E402  (cheap: stdlib only)
+    make_importable()
+    from items_runtime.api import lambda_handler
+elif variant == "limit":
+    from tools.bench.cold_start.bare_items import lambda_handler  # type: ignore[no-redef]
+else:
+    from tools.bench.cold_start.peer_items import lambda_handler  # type: ignore[no-redef]
+
+from tools.events import FakeLambdaContext, rest_event  # noqa: E402  (cheap: stdlib only)
 
 item_id = sys.argv[2]
 event = rest_event(

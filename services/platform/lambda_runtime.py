@@ -1,4 +1,5 @@
-"""The public Powertools for AWS Lambda (Python) layer, pinned to the version the tests use."""
+"""The Lambda runtime every function here runs (the newest Python aws-cdk-lib offers, on arm64) and the
+public Powertools for AWS Lambda (Python) layer, pinned to the version the tests use."""
 
 from aws_cdk import Stack
 from aws_cdk import aws_lambda as lambda_

@@ -1,8 +1,8 @@
-"""Lambda entry point: parse the request, call the logic, map results and errors to responses."""
+"""Lambda entry point of the items API function: parse the request, call the logic, map results and
+errors to responses."""
 
 # No `from __future__ import annotations`: Powertools reads the route signatures at run time.
 import json
-import os
 import re
 from collections.abc import Callable
 from http import HTTPStatus
@@ -19,10 +19,6 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from items_ingest.settings import ingest_settings
-
-from . import dependencies as deps
-from . import logic
 from .errors import (
     IdempotencyInProgressError,
     IdempotencyKeyReusedError,
@@ -33,6 +29,8 @@ from .errors import (
     StorageUnavailableError,
     UnauthenticatedError,
 )
+from .logic import ingest as ingest_logic
+from .logic import items as logic
 from .models import (
     IDEMPOTENCY_KEY_PATTERN,
     ITEM_ID_PATTERN,
@@ -44,7 +42,8 @@ from .models import (
     ItemPage,
 )
 from .observability import logger, metrics, tracer
-from .settings import cors_origins
+from .settings import api_settings, cors_origins
+from .wiring import api as deps
 
 MAX_BODY_BYTES = 64 * 1024
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -90,12 +89,12 @@ def _create(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _start_ingest(request: dict[str, Any]) -> dict[str, Any]:
-    ticket = logic.start_ingest(
+    ticket = ingest_logic.start_ingest(
         deps.ingest_jobs(),
         deps.upload_signer(),
         IngestRequest.model_validate(request["payload"]),
         caller=request["caller"],
-        settings=ingest_settings(),
+        settings=api_settings().ingest,
     )
     return ticket.model_dump()
 
@@ -116,7 +115,7 @@ def _once_per_key(operation: Callable[[dict[str, Any]], dict[str, Any]], payload
 
 @app.get("/health", summary="Liveness check", tags=["health"])
 def health() -> Response[str]:
-    if os.environ.get("SIMULATE_FAILURE") == "true":  # the rollback drill (dev only, see README)
+    if api_settings().simulate_failure:  # the rollback drill (dev only, see README)
         return _json(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "failing", "message": "SIMULATE_FAILURE is set"})
     return _json(HTTPStatus.OK, {"status": "ok"})
 
@@ -180,7 +179,7 @@ def start_ingest(payload: IngestRequest) -> Response[str]:
 @app.get("/ingest/<ingest_id>", summary="Read an upload's status and outcome", tags=["ingest"])
 @tracer.capture_method
 def get_ingest(ingest_id: IngestId) -> IngestJob:
-    return logic.get_ingest(deps.ingest_jobs(), ingest_id, caller=_caller())
+    return ingest_logic.get_ingest(deps.ingest_jobs(), ingest_id, caller=_caller())
 
 
 @app.exception_handler(RequestValidationError)

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
-RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+from tools.lambda_assets import make_importable
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 STAGE = "api"
 LOCAL_CLAIMS = {"sub": "local-user", "email": "local-user@example.com", "token_use": "id"}
 # The API Gateway resources of the items API, in match order.
@@ -130,7 +131,7 @@ def make_server(
 def start_worker(endpoint: str, queue_url: str, worker_handler: LambdaHandler) -> Callable[[], None]:
     """Poll the ingest queue and hand each batch to the worker, as Lambda's SQS event source does;
     returns a function that stops the polling."""
-    from services.platform.emulator import poll_queue_once
+    from tools.emulator import poll_queue_once
 
     stop = threading.Event()
 
@@ -157,13 +158,13 @@ def start_worker(endpoint: str, queue_url: str, worker_handler: LambdaHandler) -
 def function_environment(resources: Any, endpoint: str) -> dict[str, str]:
     """Both functions' environments from the template (they agree on every shared name), pointed at
     the emulator."""
-    from services.platform.emulator import client_environment
+    from tools.emulator import client_environment
 
     return {**resources.worker_environment, **resources.api_environment, **client_environment(endpoint)}
 
 
 def main() -> int:
-    from services.platform.emulator import create_items_resources, start_moto
+    from tools.emulator import create_items_resources, start_moto
 
     templates = sorted((REPO_ROOT / "cdk.out").glob("assembly-Pipeline-dev/*.template.json"))
     if not templates:
@@ -173,9 +174,9 @@ def main() -> int:
     try:
         resources = create_items_resources(endpoint, json.loads(templates[0].read_text(encoding="utf-8")))
         os.environ.update(function_environment(resources, endpoint))
-        sys.path.insert(0, str(RUNTIME_DIR))
-        from items_api.handler import lambda_handler  # type: ignore[import-not-found]
-        from items_ingest.handler import lambda_handler as worker_handler  # type: ignore[import-not-found]
+        make_importable()
+        from items_runtime.api import lambda_handler
+        from items_runtime.worker import lambda_handler as worker_handler
 
         stop_worker = start_worker(endpoint, resources.ingest_queue_url, worker_handler)
         token = os.environ.get("LOCAL_API_TOKEN") or secrets.token_urlsafe(24)

@@ -1,11 +1,12 @@
-"""Writes the items API's OpenAPI document from the handler's routes and models (`make openapi`)."""
+"""`make openapi`: writes the items API's OpenAPI document (services/items/openapi.json) from the
+handler's routes and models. API Gateway's request models are read from it (services/items/request_models.py)."""
 
 import json
 import sys
-from pathlib import Path
 
-OPENAPI_PATH = Path(__file__).parent / "openapi.json"
-RUNTIME_DIR = Path(__file__).parent / "runtime"
+from services.items.asset import OPENAPI_DOCUMENT
+from tools.lambda_assets import make_importable
+
 TITLE = "Items API"
 VERSION = "1.0.0"
 DESCRIPTION = (
@@ -18,18 +19,17 @@ DESCRIPTION = (
 
 
 def render() -> str:
-    # The function's packages are top-level in the Lambda asset; import them the same way.
-    if str(RUNTIME_DIR) not in sys.path:
-        sys.path.insert(0, str(RUNTIME_DIR))
-    from items_api.handler import app
+    make_importable()
+    from items_runtime.api import app
 
     document = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION, description=DESCRIPTION))
-    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+    # Key order is the handler's (field order of the models), which API Gateway's models keep too.
+    return json.dumps(document, indent=2) + "\n"
 
 
 def main() -> int:
-    OPENAPI_PATH.write_text(render(), encoding="utf-8")
-    print(f"wrote {OPENAPI_PATH}")
+    OPENAPI_DOCUMENT.write_text(render(), encoding="utf-8")
+    print(f"wrote {OPENAPI_DOCUMENT}")
     return 0
 
 

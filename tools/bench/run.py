@@ -1,4 +1,4 @@
-"""Prints one line per DESIGN §7 figure (median of the repetitions, with min and max) and writes
+"""Prints one line per performance figure (median of the repetitions, with min and max) and writes
 bench/results.json. Ratios compare runs made in this same session, so a noisy machine affects both sides."""
 
 import json
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-RESULTS = REPO_ROOT / "bench" / "results.json"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RESULTS = Path(__file__).resolve().parent / "results.json"
 REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "5"))
 PYTHON = sys.executable
 ITEM_ID = "0123456789abcdef0123456789abcdef"
@@ -174,7 +174,7 @@ def cold_starts() -> list[Figure]:
             for variant in samples:
                 output = (
                     subprocess.run(
-                        [PYTHON, "bench/cold_start/measure.py", variant, ITEM_ID],
+                        [PYTHON, "tools/bench/cold_start/measure.py", variant, ITEM_ID],
                         cwd=REPO_ROOT,
                         env=env,
                         check=True,
@@ -337,7 +337,7 @@ def sizes(outdir: Path) -> list[Figure]:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m bench.run` measures every figure; `python -m bench.run cold_starts` only the named groups."""
+    """`python -m tools.bench.run` measures every figure; `... cold_starts` only the named groups."""
     started = time.perf_counter()
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as synth_out:

@@ -11,9 +11,9 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from items_api.errors import StorageUnavailableError
-from items_api.models import IngestJob, Item, RecordError
-from items_api.repository import CONDITION_FAILED, call, conditional_call, error_code, item_record
+from ..errors import StorageUnavailableError
+from ..models import IngestJob, Item, RecordError
+from .items import CONDITION_FAILED, call, conditional_call, error_code, item_record
 
 JOB_TYPE = "INGEST"
 # A transaction holds at most 100 actions: the job's update and up to 99 items.

@@ -5,7 +5,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from config.schema import EnvironmentConfig, Range
+from config.schema import Range, TableCapacity
 
 LIST_INDEX_NAME = "gsi1"
 # Scale out when consumed capacity passes this share of the provisioned capacity.
@@ -28,10 +28,17 @@ def _capacity(units: Range) -> dynamodb.Capacity:
 
 
 class ItemsTables(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, env_config: EnvironmentConfig, key: kms.IKey) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        capacity: TableCapacity,
+        key: kms.IKey,
+        removal_policy: RemovalPolicy,
+        deletion_protection: bool,
+    ) -> None:
         super().__init__(scope, construct_id)
-        removal = RemovalPolicy.RETAIN if env_config.is_production else RemovalPolicy.DESTROY
-        capacity = env_config.table_capacity
         pitr = dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True)
 
         self.table = dynamodb.TableV2(
@@ -54,8 +61,8 @@ class ItemsTables(Construct):
             encryption=dynamodb.TableEncryptionV2.customer_managed_key(key),
             point_in_time_recovery_specification=pitr,
             dynamo_stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
-            deletion_protection=env_config.is_production,
-            removal_policy=removal,
+            deletion_protection=deletion_protection,
+            removal_policy=removal_policy,
         )
         # Powertools idempotency records: short-lived, expired by DynamoDB TTL.
         self.idempotency_table = dynamodb.TableV2(
@@ -66,6 +73,6 @@ class ItemsTables(Construct):
             billing=dynamodb.Billing.on_demand(),
             encryption=dynamodb.TableEncryptionV2.customer_managed_key(key),
             point_in_time_recovery_specification=pitr,
-            deletion_protection=env_config.is_production,
-            removal_policy=removal,
+            deletion_protection=deletion_protection,
+            removal_policy=removal_policy,
         )

@@ -5,7 +5,6 @@ Idempotency-Key, a list with a cursor), so other requests do not pay for them at
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -13,13 +12,11 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from items_ingest.settings import ingest_settings
-
-from .errors import IdempotencyInProgressError, IdempotencyKeyReusedError, StorageUnavailableError
-from .logic import IngestJobs, UploadSigner
-from .repository import DynamoDbItemRepository, ItemRepository
-from .settings import settings
-from .tokens import PageTokenSigner
+from ..data.items import DynamoDbItemRepository, ItemRepository
+from ..errors import IdempotencyInProgressError, IdempotencyKeyReusedError, StorageUnavailableError
+from ..logic.ingest import IngestJobs, UploadSigner
+from ..logic.page_tokens import PageTokenSigner
+from ..settings import api_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
@@ -67,7 +64,7 @@ def _dynamodb() -> Any:
 
 @cache
 def _default_repository() -> ItemRepository:
-    config = settings()
+    config = api_settings()
     return DynamoDbItemRepository(_dynamodb(), config.table_name, config.list_index_name)
 
 
@@ -77,9 +74,9 @@ def repository() -> ItemRepository:
 
 @cache
 def _default_ingest_jobs() -> IngestJobs:
-    from items_ingest.jobs import DynamoDbJobStore
+    from ..data.jobs import DynamoDbJobStore
 
-    return DynamoDbJobStore(_dynamodb(), settings().table_name)
+    return DynamoDbJobStore(_dynamodb(), api_settings().table_name)
 
 
 def ingest_jobs() -> IngestJobs:
@@ -91,7 +88,7 @@ def ingest_jobs() -> IngestJobs:
 def _s3_presigner() -> Any:
     # Virtual-hosted regional URLs (bucket.s3.<region>.amazonaws.com): the global endpoint can redirect
     # a new bucket's requests, which breaks a signed PUT; a local endpoint (AWS_ENDPOINT_URL) is path-style.
-    addressing = "path" if os.environ.get("AWS_ENDPOINT_URL") else "virtual"
+    addressing = "path" if api_settings().local_endpoint else "virtual"
     return boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": addressing}))
 
 
@@ -99,7 +96,7 @@ def upload_signer() -> UploadSigner:
     if "upload_signer" in _overrides:
         signer: UploadSigner = _overrides["upload_signer"]
         return signer
-    bucket, client = ingest_settings().bucket_name, _s3_presigner()
+    bucket, client = api_settings().ingest.bucket_name, _s3_presigner()
 
     def sign(key: str, content_type: str, expires_in: int) -> str:
         url: str = client.generate_presigned_url(
@@ -120,7 +117,9 @@ def page_signer() -> PageTokenSigner:
     from aws_lambda_powertools.utilities import parameters
 
     # Powertools caches the secret for SECRET_MAX_AGE_SECONDS; a rotated key takes effect after that.
-    secret = parameters.get_secret(settings().pagination_secret_arn, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
+    secret = parameters.get_secret(
+        api_settings().pagination_secret_arn, transform="json", max_age=SECRET_MAX_AGE_SECONDS
+    )
     return PageTokenSigner(str(secret["pagination_key"]).encode())
 
 
@@ -142,7 +141,7 @@ def idempotency_config() -> IdempotencyConfig:
 def _default_idempotency_store() -> BasePersistenceLayer:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    return DynamoDBPersistenceLayer(table_name=settings().idempotency_table_name, boto3_client=_dynamodb())
+    return DynamoDBPersistenceLayer(table_name=api_settings().idempotency_table_name, boto3_client=_dynamodb())
 
 
 def idempotency_store() -> BasePersistenceLayer:

@@ -6,8 +6,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .errors import StorageUnavailableError
-from .models import Item
+from ..errors import StorageUnavailableError
+from ..models import Item
 
 ITEM_TYPE = "ITEM"
 RETRYABLE_CODES = frozenset(

@@ -10,9 +10,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .settings import UPLOAD_PREFIX
-
-_UPLOAD_KEY = re.compile(rf"^{re.escape(UPLOAD_PREFIX)}([0-9a-f]{{32}})$")
 _GONE = frozenset({"NoSuchKey", "NoSuchVersion", "404"})
 
 
@@ -26,8 +23,9 @@ class Upload:
     size: int
 
 
-def upload_from_message(body: str, bucket_name: str) -> Upload | None:
-    """The upload an SQS message body announces, or None when it is anything else."""
+def upload_from_message(body: str, bucket_name: str, upload_prefix: str) -> Upload | None:
+    """The upload an SQS message body announces (an object of the bucket, under the prefix, named by its
+    job id), or None when it is anything else."""
     try:
         event = json.loads(body)
     except ValueError:
@@ -42,7 +40,7 @@ def upload_from_message(body: str, bucket_name: str) -> Upload | None:
     key, size = target.get("key"), target.get("size")
     if not isinstance(key, str) or not isinstance(size, int) or isinstance(size, bool) or size < 0:
         return None
-    match = _UPLOAD_KEY.match(key)
+    match = re.fullmatch(rf"{re.escape(upload_prefix)}([0-9a-f]{{32}})", key)
     if match is None:
         return None
     version = target.get("version-id") or f"etag:{target.get('etag') or target.get('eTag') or ''}"

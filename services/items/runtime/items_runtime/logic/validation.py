@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from items_api.models import IngestFormat, ItemIn, RecordError
+from ..models import IngestFormat, ItemIn, RecordError
 
 MAX_REPORTED_ERRORS = 20
 CSV_COLUMNS = ("name", "description", "quantity")

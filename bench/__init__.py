@@ -1,1 +1,0 @@
-"""`make bench`: the performance figures of DESIGN §7, measured in one run on one machine."""

@@ -1,0 +1,13 @@
+"""The items service's Lambda asset and what the infrastructure and the runtime agree on: where the code
+lives, each function's entry point, the metrics namespace, the key prefix of uploads, and the OpenAPI
+document the runtime exports (API Gateway's request models come from it)."""
+
+from pathlib import Path
+
+RUNTIME_DIR = Path(__file__).parent / "runtime"
+API_HANDLER = "items_runtime.api.lambda_handler"
+WORKER_HANDLER = "items_runtime.worker.lambda_handler"
+METRICS_NAMESPACE = "ServerlessPythonDelivery"
+# Uploads land under this prefix of the staging bucket (passed to both functions as UPLOAD_PREFIX).
+UPLOAD_PREFIX = "uploads/"
+OPENAPI_DOCUMENT = Path(__file__).parent / "openapi.json"

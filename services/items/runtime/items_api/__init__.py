@@ -1,1 +1,0 @@
-"""Runtime code of the items API Lambda function (the asset holds this package only)."""

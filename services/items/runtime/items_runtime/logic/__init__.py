@@ -1,0 +1,1 @@
+"""Business rules, independent of HTTP, Lambda and AWS clients."""

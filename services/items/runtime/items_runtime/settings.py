@@ -1,0 +1,108 @@
+"""The environment each function is configured with, parsed once into one typed object per function.
+The stack sets these variables (services/items/asset.py names them); nothing else reads the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+
+class SettingsError(RuntimeError):
+    """A required environment variable is missing; the function is misconfigured."""
+
+
+def _required(environ: Mapping[str, str], *names: str) -> dict[str, str]:
+    missing = [name for name in names if not environ.get(name)]
+    if missing:
+        raise SettingsError(f"missing environment variables: {', '.join(missing)}")
+    return {name: environ[name] for name in names}
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """Uploads: where they land and how large they may be (the API signs upload URLs, the worker imports)."""
+
+    table_name: str
+    bucket_name: str
+    upload_prefix: str
+    max_upload_bytes: int
+    max_records: int
+    upload_url_expiry_seconds: int
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> IngestSettings:
+        values = _required(
+            environ,
+            "TABLE_NAME",
+            "INGEST_BUCKET_NAME",
+            "UPLOAD_PREFIX",
+            "MAX_UPLOAD_BYTES",
+            "MAX_RECORDS",
+            "UPLOAD_URL_EXPIRY_SECONDS",
+        )
+        return cls(
+            table_name=values["TABLE_NAME"],
+            bucket_name=values["INGEST_BUCKET_NAME"],
+            upload_prefix=values["UPLOAD_PREFIX"],
+            max_upload_bytes=int(values["MAX_UPLOAD_BYTES"]),
+            max_records=int(values["MAX_RECORDS"]),
+            upload_url_expiry_seconds=int(values["UPLOAD_URL_EXPIRY_SECONDS"]),
+        )
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """The items API function."""
+
+    table_name: str
+    list_index_name: str
+    idempotency_table_name: str
+    pagination_secret_arn: str
+    cors_allowed_origins: tuple[str, ...]
+    ingest: IngestSettings
+    # The rollback drill (dev only): GET /health answers 503 so the pre-traffic hook fails the deployment.
+    simulate_failure: bool
+    # A local endpoint (moto, the local API) serves S3 path-style; AWS is addressed virtual-hosted.
+    local_endpoint: bool
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> ApiSettings:
+        values = _required(environ, "TABLE_NAME", "LIST_INDEX_NAME", "IDEMPOTENCY_TABLE_NAME", "PAGINATION_SECRET_ARN")
+        return cls(
+            table_name=values["TABLE_NAME"],
+            list_index_name=values["LIST_INDEX_NAME"],
+            idempotency_table_name=values["IDEMPOTENCY_TABLE_NAME"],
+            pagination_secret_arn=values["PAGINATION_SECRET_ARN"],
+            cors_allowed_origins=cors_origins(environ),
+            ingest=IngestSettings.from_environment(environ),
+            simulate_failure=environ.get("SIMULATE_FAILURE") == "true",
+            local_endpoint=bool(environ.get("AWS_ENDPOINT_URL")),
+        )
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """The ingest worker function."""
+
+    ingest: IngestSettings
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> WorkerSettings:
+        return cls(ingest=IngestSettings.from_environment(environ))
+
+
+def cors_origins(environ: Mapping[str, str] = os.environ) -> tuple[str, ...]:
+    """The allowed CORS origins; read on its own because the API's router is built at import time."""
+    return tuple(o.strip() for o in environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip())
+
+
+@cache
+def api_settings() -> ApiSettings:
+    return ApiSettings.from_environment(os.environ)
+
+
+@cache
+def worker_settings() -> WorkerSettings:
+    return WorkerSettings.from_environment(os.environ)

@@ -1,0 +1,1 @@
+"""Each function's collaborators, built on first use and replaceable in tests."""

@@ -1,0 +1,1 @@
+"""`make bench`: the performance figures, measured in one run on one machine."""
