@@ -10,6 +10,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
+# The Lambda assets' directories: their packages import as top-level names, as in Lambda.
+LAMBDA_ASSETS := services/items/runtime:services/platform/runtime
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 # Offline by design: no instance-metadata probing, no CLI telemetry or notices.
@@ -46,10 +48,11 @@ audit: install ## (re)write cdk.out/compliance/ from the last synth: HTML, Markd
 test: install ## the whole test suite (JUnit in reports/junit.xml)
 	$(PY) -m pytest --junitxml=reports/junit.xml
 
-lint: install ## ruff lint + format check, mypy
+lint: install ## ruff lint + format check, mypy, the import contracts (pyproject.toml [tool.importlinter])
 	ruff check .
 	ruff format --check .
 	mypy
+	PYTHONPATH=$(LAMBDA_ASSETS) lint-imports
 
 format: install ## apply ruff's fixes and formatting
 	ruff check --fix .

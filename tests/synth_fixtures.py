@@ -198,8 +198,9 @@ def _start_synths() -> None:
     root = Path(tempfile.mkdtemp(prefix="synths-"))
     python_app = root / "python-app"
     python_app.mkdir()
+    # -X importtime lists every module the synth imports (tests check that no Lambda asset is among them).
     _synths["python app.py"] = _start(
-        [sys.executable, "app.py"], python_app, offline_env(CDK_OUTDIR=str(python_app)), nice=0
+        [sys.executable, "-X", "importtime", "app.py"], python_app, offline_env(CDK_OUTDIR=str(python_app)), nice=0
     )
     clone = clean_clone(root / "clean-clone")
     (root / "home").mkdir()
