@@ -1,0 +1,242 @@
+"""Edges of the pipeline: its role and every action's role, the source connection, build projects (logs,
+report groups, artifacts, the evidence bucket, roles they assume), deploy roles reading the artifacts
+across accounts and regions, the approval's and the notification rules' topics."""
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from compliance.deployability.checker import CheckerBase
+from compliance.deployability.template import Stack
+from compliance.deployability.world import Located
+
+
+class PipelineEdges(CheckerBase):
+    def _artifact_store(self, pipeline: Located, region: str) -> tuple[Located | None, str]:
+        properties = pipeline.prop("ArtifactStores") or [
+            {"Region": pipeline.stack.region, "ArtifactStore": pipeline.prop("ArtifactStore")}
+        ]
+        for entry in properties:
+            if entry.get("Region", pipeline.stack.region) == region:
+                store = entry["ArtifactStore"]
+                bucket = self._bucket_named(str(store["Location"]))
+                return bucket, str(store.get("EncryptionKey", {}).get("Id", ""))
+        return None, ""
+
+    def _artifact_access(
+        self, edge: str, where: object, role: Located, pipeline: Located, region: str, actions: Iterable[str]
+    ) -> None:
+        bucket, key_ref = self._artifact_store(pipeline, region)
+        if bucket is None:
+            self._problem(edge, where, f"the pipeline has no artifact store in {region}")
+            return
+        for action in actions:
+            self._role_call(
+                edge,
+                where,
+                role,
+                action,
+                f"{bucket.arn()}/{pipeline.stack.get_att(pipeline.logical_id, 'Ref')[:20]}/SourceArti/example.zip",
+                resource_policy=self.world.bucket_policy(bucket),
+                resource_account=bucket.stack.account,
+            )
+        if key_ref:
+            key_actions = ("kms:Decrypt",) if all(a.startswith("s3:Get") for a in actions) else ("kms:GenerateDataKey",)
+            self._key_calls(edge, where, key_ref, bucket.stack, key_actions, role=role, context=self._via("s3", region))
+
+    def _pipelines(self) -> None:
+        for pipeline in self.world.resources("AWS::CodePipeline::Pipeline"):
+            stack = pipeline.stack
+            pipeline_role = self.world.role_of(str(pipeline.prop("RoleArn")), near=stack)
+            if pipeline_role is None:
+                self._problem("pipeline -> role", pipeline, "its role is not in the templates")
+                continue
+            self._trust("pipeline -> role", pipeline_role, "codepipeline.amazonaws.com")
+            for stage in pipeline.prop("Stages"):
+                for action in stage["Actions"]:
+                    self._pipeline_action(pipeline, pipeline_role, stage["Name"], action)
+            # CodePipeline copies each run's artifacts into the store of every region that has one.
+            for entry in pipeline.prop("ArtifactStores") or []:
+                if entry["Region"] != stack.region:
+                    self._artifact_access(
+                        "pipeline -> replication bucket",
+                        pipeline,
+                        pipeline_role,
+                        pipeline,
+                        entry["Region"],
+                        ("s3:PutObject",),
+                    )
+
+    def _assume(self, edge: str, where: object, caller: Located, role_arn: str, near: Stack) -> Located | None:
+        role = self.world.role_of(role_arn, near=near)
+        if role is None:
+            self._problem(edge, where, f"role {role_arn} is not in the templates nor a CDK bootstrap role")
+            return None
+        tags = {t["Key"]: t["Value"] for t in role.prop("Tags", []) or []}
+        context = {f"iam:ResourceTag/{k}": v for k, v in tags.items()}
+        self._role_call(
+            edge,
+            where,
+            caller,
+            "sts:AssumeRole",
+            role.arn(),
+            resource_policy=self.world.trust_policy(role),
+            resource_account=role.stack.account,
+            context=context,
+        )
+        return role
+
+    def _pipeline_action(
+        self, pipeline: Located, pipeline_role: Located, stage: str, action: Mapping[str, Any]
+    ) -> None:
+        where = f"{pipeline} {stage}/{action['Name']}"
+        provider = action["ActionTypeId"]["Provider"]
+        configuration = action.get("Configuration", {})
+        region = action.get("Region", pipeline.stack.region)
+        role = pipeline_role
+        if action.get("RoleArn"):
+            assumed = self._assume(
+                "pipeline -> action role", where, pipeline_role, str(action["RoleArn"]), pipeline.stack
+            )
+            if assumed is None:
+                return
+            role = assumed
+        if provider == "CodeStarSourceConnection":
+            connection = str(configuration["ConnectionArn"])
+            prefix = connection.split(":")[2]
+            self._role_call("source -> connection", where, role, f"{prefix}:UseConnection", connection)
+            self._artifact_access("source -> artifacts", where, role, pipeline, region, ("s3:PutObject",))
+        elif provider == "CodeBuild":
+            project = self.world.find(str(configuration["ProjectName"]), near=pipeline.stack)
+            if project is None:
+                self._problem(
+                    "action -> build", where, f"project {configuration['ProjectName']} is not in the templates"
+                )
+                return
+            for build_action in ("codebuild:StartBuild", "codebuild:BatchGetBuilds"):
+                self._role_call("action -> build", where, role, build_action, project.arn())
+        elif provider == "CloudFormation":
+            self._deploy_action(where, role, pipeline, region, configuration)
+        elif provider == "Manual":
+            topic = configuration.get("NotificationArn")
+            if topic:
+                self._publish_to_topic("approval -> topic", where, str(topic), pipeline.stack, role=role)
+        else:
+            self._problem("pipeline -> ?", where, f"no check for a {provider} action")
+
+    def _deploy_action(
+        self, where: str, role: Located, pipeline: Located, region: str, configuration: Mapping[str, Any]
+    ) -> None:
+        edge = "deploy role -> artifacts"
+        self._artifact_access(edge, where, role, pipeline, region, ("s3:GetObject",))
+        stack_name = str(configuration["StackName"])
+        stack_arn = f"arn:aws:cloudformation:{region}:{role.stack.account}:stack/{stack_name}/example"
+        for action in ("cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:DescribeStacks"):
+            self._role_call("deploy role -> stack", where, role, action, stack_arn)
+        execution_role = configuration.get("RoleArn")
+        if execution_role:
+            self._role_call("deploy role -> execution role", where, role, "iam:PassRole", str(execution_role))
+        deployed = [s for s in self.world.stacks if s.name == stack_name and s.region == region]
+        if not deployed or deployed[0].account != role.stack.account:
+            self._problem(edge, where, f"deploys {stack_name} in {region} with a role of another account")
+
+    def _build_projects(self) -> None:
+        for project in self.world.resources("AWS::CodeBuild::Project"):
+            role = self.world.role_of(str(project.prop("ServiceRole")), near=project.stack)
+            if role is None:
+                self._problem("build -> role", project, "its service role is not in the templates")
+                continue
+            self._trust("build -> role", role, "codebuild.amazonaws.com")
+            region, account = project.stack.region, project.stack.account
+            name = project.stack.get_att(project.logical_id, "Ref")
+            group_arn = f"arn:aws:logs:{region}:{account}:log-group:/aws/codebuild/{name}"
+            for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+                self._role_call("build -> logs", project, role, action, f"{group_arn}:log-stream:example")
+            spec = self._buildspec(project)
+            for report_group in spec.get("reports") or {}:
+                if not str(report_group).startswith("arn:"):
+                    continue  # a group named by the project, which CodeBuild creates in its own name
+                for action in ("codebuild:CreateReport", "codebuild:UpdateReport", "codebuild:BatchPutTestCases"):
+                    self._role_call("build -> report group", project, role, action, str(report_group))
+            for pipeline in self.world.resources("AWS::CodePipeline::Pipeline"):
+                if pipeline.stack is project.stack:
+                    self._artifact_access("build -> artifacts", project, role, pipeline, region, ("s3:GetObject",))
+            variables = {
+                v["Name"]: v["Value"] for v in (project.prop("Environment") or {}).get("EnvironmentVariables", [])
+            }
+            if "EVIDENCE_BUCKET" in variables:
+                self._evidence(project, role, str(variables["EVIDENCE_BUCKET"]))
+            for assumed in re.findall(r"role_arn (arn:aws:iam::\d{12}:role/[^\s\"\\]+)", json.dumps(spec)):
+                self._assumed_by_build(project, role, assumed)
+
+    def _buildspec(self, project: Located) -> dict[str, Any]:
+        source = project.prop("Source") or {}
+        text = source.get("BuildSpec", "")
+        try:
+            spec = json.loads(text) if str(text).lstrip().startswith("{") else {}
+        except ValueError:
+            spec = {}
+        return spec if isinstance(spec, dict) else {}
+
+    def _evidence(self, project: Located, role: Located, bucket_name: str) -> None:
+        edge = "build -> evidence bucket"
+        bucket = self._bucket_named(bucket_name)
+        if bucket is None:
+            self._problem(edge, project, f"evidence bucket {bucket_name} is not in the templates")
+            return
+        lock = bucket.prop("ObjectLockConfiguration") or {}
+        if bucket.prop("ObjectLockEnabled") not in (True, "true") or "DefaultRetention" not in json.dumps(lock):
+            self._problem(edge, project, "the evidence bucket has no Object Lock default retention")
+        self._role_call(
+            edge,
+            project,
+            role,
+            "s3:PutObject",
+            f"{bucket.arn()}/evidence/0123456789abcdef0123456789abcdef01234567/execution-id/report.html",
+            resource_policy=self.world.bucket_policy(bucket),
+        )
+        key_ref = next(
+            (
+                rule.get("ServerSideEncryptionByDefault", {}).get("KMSMasterKeyID")
+                for rule in (bucket.prop("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration", [])
+            ),
+            None,
+        )
+        if key_ref:
+            self._key_calls(
+                edge,
+                project,
+                str(key_ref),
+                bucket.stack,
+                ("kms:GenerateDataKey",),
+                role=role,
+                context=self._via("s3", bucket.stack.region),
+            )
+
+    def _assumed_by_build(self, project: Located, role: Located, role_arn: str) -> None:
+        edge = "build -> stage deploy role"
+        assumed = self._assume(edge, project, role, role_arn, project.stack)
+        if assumed is None:
+            return
+        region = role_arn.rsplit("-", 3)[-3:]
+        region_name = "-".join(region)
+        stack_arn = f"arn:aws:cloudformation:{region_name}:{assumed.stack.account}:stack/example/id"
+        for action in ("cloudformation:UpdateTerminationProtection", "cloudformation:DescribeStacks"):
+            self._role_call(edge, project, assumed, action, stack_arn)
+
+    def _notification_rules(self) -> None:
+        edge = "notifications -> topic"
+        for rule in self.world.resources("AWS::CodeStarNotifications::NotificationRule"):
+            for target in rule.prop("Targets") or []:
+                if target.get("TargetType") != "SNS":
+                    self._problem(edge, rule, f"no check for a {target.get('TargetType')} target")
+                    continue
+                self._publish_to_topic(
+                    edge,
+                    rule,
+                    str(target["TargetAddress"]),
+                    rule.stack,
+                    service="codestar-notifications.amazonaws.com",
+                    source_arn=rule.arn(),
+                )
