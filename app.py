@@ -30,9 +30,10 @@ from config.loading import (
     load_config,
     refuse_uncommitted,
 )
-from config.schema import AppConfig
+from config.schema import AppConfig, EnvironmentConfig
 from pipeline.generated_roles import GENERATED_ROLES_UNDER, ROLE_POLICY_PATHS
 from pipeline.pipeline_stack import PipelineStack
+from stages.application_stage import ApplicationStage
 
 
 def build(
@@ -60,6 +61,15 @@ def build(
     return app, applied
 
 
+def _stage_facts(stage: ApplicationStage, env: EnvironmentConfig) -> frozenset[str]:
+    facts = set()
+    if not env.api.waf_enabled:
+        facts.add("waf_disabled")
+    if stage.manages_account_settings:
+        facts.add("manages_account_settings")
+    return frozenset(facts)
+
+
 def acknowledgment_targets(pipeline: PipelineStack, config: AppConfig) -> AcknowledgmentTargets:
     """What compliance/gate/acknowledgments.py applies to, and the configuration facts its entries depend on."""
     cross_region = bool(pipeline.replication_buckets)
@@ -67,10 +77,7 @@ def acknowledgment_targets(pipeline: PipelineStack, config: AppConfig) -> Acknow
     if cross_region and config.has_cross_account_environment:
         pipeline_facts.add("cross_account_cross_region")
     return AcknowledgmentTargets(
-        stages=[
-            StageTarget(stage, env.name, frozenset() if env.api.waf_enabled else frozenset({"waf_disabled"}))
-            for stage, env in pipeline.application_stages
-        ],
+        stages=[StageTarget(stage, env.name, _stage_facts(stage, env)) for stage, env in pipeline.application_stages],
         pipeline_stack=pipeline,
         role_policy_paths=ROLE_POLICY_PATHS,
         generated_roles_under=GENERATED_ROLES_UNDER,

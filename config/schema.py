@@ -386,8 +386,9 @@ class EnvironmentConfig(_Strict):
     @property
     def removal_policy(self) -> RemovalPolicy:
         """Stateful resources (tables, buckets, keys, secrets, user pool, log groups) outlive a deleted
-        prod stack; every other environment can be torn down."""
-        return RemovalPolicy.RETAIN if self.is_production else RemovalPolicy.DESTROY
+        prod stack, but not a failed first create, which would otherwise leave named leftovers that make
+        every retry fail; every other environment can be torn down."""
+        return RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE if self.is_production else RemovalPolicy.DESTROY
 
     @property
     def committed_concurrency(self) -> int:

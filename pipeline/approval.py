@@ -53,6 +53,10 @@ class ApproversPolicy(Construct):
                     actions=["codepipeline:PutApprovalResult"],
                     resources=[self.approval_action_arn],
                 ),
+                # ListPipelines supports no resource-level permission; it lets the console list the pipeline.
+                iam.PolicyStatement(
+                    sid="FindThePipelineInTheConsole", actions=["codepipeline:ListPipelines"], resources=["*"]
+                ),
                 iam.PolicyStatement(
                     sid="ReadThisPipelineInTheConsole",
                     actions=[

@@ -16,7 +16,7 @@ class ArtifactStore(Construct):
             "Key",
             description="Encrypts the delivery pipeline's artifacts",
             enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
         self.access_logs = access_log_bucket(self, "AccessLogs")
         self.bucket = private_bucket(

@@ -20,7 +20,7 @@ class EvidenceStore(Construct):
             "Key",
             description="Encrypts the compliance evidence of every pipeline run",
             enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
         self.bucket = private_bucket(
             self,

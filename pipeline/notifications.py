@@ -22,7 +22,7 @@ class PipelineTopics(Construct):
             "Key",
             description="Encrypts the delivery pipeline's notification topics",
             enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
         # CodeStar Notifications publishes to the encrypted topic, so it must be able to use the key.
         self.key.add_to_resource_policy(
@@ -46,7 +46,7 @@ class PipelineTopics(Construct):
             self.approvals.add_subscription(subscriptions.EmailSubscription(email))
 
     def watch(self, pipeline: codepipeline.Pipeline) -> None:
-        pipeline.notify_on(
+        rule = pipeline.notify_on(
             "PipelineEvents",
             self.events,
             events=[
@@ -56,3 +56,6 @@ class PipelineTopics(Construct):
             ],
             notification_rule_name=f"{self._name}-events",
         )
+        # CodeStar Notifications checks, when the rule is created, that it may publish to its target: the
+        # topic's policy must exist by then (CloudFormation would otherwise create both at once).
+        rule.node.add_dependency(self.events.node.find_child("Policy"))

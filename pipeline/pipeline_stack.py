@@ -38,6 +38,8 @@ class PipelineStack(Stack):
         Tags.of(self).add("project", PROJECT_TAG)
         Tags.of(self).add("managed-by", "cdk-pipelines")
 
+        # (account, region) pairs whose account-wide settings a stage already manages.
+        self._account_settings_owned: set[tuple[str, str]] = set()
         # Every application stage with its environment's configuration, in pipeline order.
         self.application_stages: list[tuple[ApplicationStage, EnvironmentConfig]] = []
         store = ArtifactStore(self, "Artifacts")
@@ -49,7 +51,10 @@ class PipelineStack(Stack):
             self, "SmokeTestReports", type=codebuild.ReportGroupType.TEST, removal_policy=RemovalPolicy.DESTROY
         )
         self.compliance_reports = codebuild.ReportGroup(
-            self, "ComplianceReports", type=codebuild.ReportGroupType.TEST, removal_policy=RemovalPolicy.RETAIN
+            self,
+            "ComplianceReports",
+            type=codebuild.ReportGroupType.TEST,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
         self.evidence = EvidenceStore(
             self,
@@ -130,6 +135,8 @@ class PipelineStack(Stack):
                 destination_bucket_name=logs.bucket_name, log_file_prefix=f"replication-{region}/"
             )
             cfn_bucket.versioning_configuration = s3.CfnBucket.VersioningConfigurationProperty(status="Enabled")
+            # Its name is fixed: a failed first create must not leave it behind for the retry to trip over.
+            cfn_bucket.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
             logs.add_to_resource_policy(server_access_logs_statement(logs, bucket))
             buckets.append(bucket)
         return buckets
@@ -157,7 +164,15 @@ class PipelineStack(Stack):
         for region in env_config.regions:
             # A single-region environment's stage is named after it, so the pipeline stage reads "dev".
             stage_id = env_config.name if len(env_config.regions) == 1 else f"{env_config.name}-{region}"
-            stage = ApplicationStage(self, stage_id, env_config=env_config, region=region)
+            place = (env_config.account, region)
+            stage = ApplicationStage(
+                self,
+                stage_id,
+                env_config=env_config,
+                region=region,
+                manages_account_settings=place not in self._account_settings_owned,
+            )
+            self._account_settings_owned.add(place)
             self.application_stages.append((stage, env_config))
             step = self._smoke_test_step(f"SmokeTests-{region}", stage)
             protect = termination_protection_step(f"ProtectStacks-{region}", stage, self.source)

@@ -9,7 +9,7 @@ from services.items.stack import ItemsStack, ItemsStackProps
 PROJECT_TAG = "serverless-python-delivery"
 
 
-def items_props(env_config: EnvironmentConfig) -> ItemsStackProps:
+def items_props(env_config: EnvironmentConfig, *, manages_api_gateway_account: bool = True) -> ItemsStackProps:
     """What of the environment's configuration the items service uses."""
     return ItemsStackProps(
         environment=env_config.name,
@@ -21,6 +21,7 @@ def items_props(env_config: EnvironmentConfig) -> ItemsStackProps:
         api=env_config.api,
         cors_allowed_origins=env_config.cors_allowed_origins,
         custom_domain=env_config.custom_domain,
+        manages_api_gateway_account=manages_api_gateway_account,
         alarms=env_config.alarms,
         deployment=env_config.deployment,
         ingest=env_config.ingest,
@@ -28,11 +29,24 @@ def items_props(env_config: EnvironmentConfig) -> ItemsStackProps:
 
 
 class ApplicationStage(Stage):
-    def __init__(self, scope: Construct, construct_id: str, *, env_config: EnvironmentConfig, region: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_config: EnvironmentConfig,
+        region: str,
+        manages_account_settings: bool = True,
+    ) -> None:
+        """`manages_account_settings`: this is the first stage of its account and region, which sets the
+        account-wide settings (API Gateway's CloudWatch role) for the stages after it."""
         super().__init__(scope, construct_id, env=Environment(account=env_config.account, region=region))
         self.environment_name = env_config.name
+        self.manages_account_settings = manages_account_settings
 
-        self.items = ItemsStack(self, "Items", props=items_props(env_config))
+        self.items = ItemsStack(
+            self, "Items", props=items_props(env_config, manages_api_gateway_account=manages_account_settings)
+        )
         self.api_url_output = self.items.api_url_output
 
         Tags.of(self).add("project", PROJECT_TAG)

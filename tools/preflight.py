@@ -83,9 +83,17 @@ def check_bootstrap(clients: Clients, account: str, region: str, trusted: str | 
         )
     else:
         yield Result(True, f"{account} {region} bootstrapped (version {version})")
+    iam = clients("iam", region)
+    execution_role = f"cdk-{QUALIFIER}-cfn-exec-role-{account}-{region}"
+    if not iam.list_attached_role_policies(RoleName=execution_role)["AttachedPolicies"]:
+        yield Result(
+            False,
+            f"{account} {region}: CloudFormation's execution role {execution_role} has no policy, so no deployment "
+            "can create anything: bootstrap again with --cloudformation-execution-policies",
+        )
     if trusted is None or trusted == account:
         return
-    role = clients("iam", region).get_role(RoleName=f"cdk-{QUALIFIER}-deploy-role-{account}-{region}")["Role"]
+    role = iam.get_role(RoleName=f"cdk-{QUALIFIER}-deploy-role-{account}-{region}")["Role"]
     document = role["AssumeRolePolicyDocument"]
     if isinstance(document, str):
         document = json.loads(document)
@@ -119,6 +127,28 @@ def check_concurrency(clients: Clients, config: AppConfig, account: str, region:
             f"lambda_concurrency_quota to {limit}, commit, and run this again",
         )
     return Result(True, f"{account} {region}: Lambda concurrency quota {limit} holds {committed} reserved")
+
+
+def check_notification_role(clients: Clients, region: str) -> Result:
+    """CodeStar Notifications creates its service-linked role with the first notification rule of an
+    account, and refuses rule creation until that role exists (up to 15 minutes): create it beforehand."""
+    iam = clients("iam", region)
+    try:
+        iam.get_role(RoleName="AWSServiceRoleForCodeStarNotifications")
+    except iam.exceptions.NoSuchEntityException:
+        return Result(
+            False,
+            "CodeStar Notifications' service-linked role does not exist yet, and the pipeline's notification rule "
+            "would fail to create: run `aws iam create-service-linked-role --aws-service-name "
+            "codestar-notifications.amazonaws.com`, wait a few minutes, and run this again",
+        )
+    return Result(True, "CodeStar Notifications' service-linked role exists")
+
+
+def check_subscribers(emails: tuple[str, ...], key: str, who: str) -> Result:
+    if not emails:
+        return Result(False, f"{key} is empty: {who} would reach nobody; add the addresses and commit")
+    return Result(True, f"{key}: {len(emails)} subscriber(s) (each must confirm the e-mail AWS sends)")
 
 
 def check_connection(clients: Clients, connection_arn: str, region: str) -> Result:
@@ -158,6 +188,8 @@ def environment_checks(config: AppConfig, name: str, clients: Clients) -> Iterat
     for region in environment.regions:
         yield from check_bootstrap(clients, environment.account, region, config.pipeline.account)
         yield check_concurrency(clients, config, environment.account, region)
+    if environment.is_production:
+        yield check_subscribers(environment.alarms.emails, f"environments.{name}.alarms.emails", "prod's alarms")
 
 
 def pipeline_checks(config: AppConfig, clients: Clients, git: Callable[..., str] = _git) -> Iterator[Result]:
@@ -168,6 +200,8 @@ def pipeline_checks(config: AppConfig, clients: Clients, git: Callable[..., str]
     if not account.ok:
         return
     yield check_connection(clients, pipeline.connection_arn, pipeline.region)
+    yield check_notification_role(clients, pipeline.region)
+    yield check_subscribers(pipeline.approval_emails, "pipeline.approval_emails", "the request to approve prod")
     yield from check_bootstrap(clients, pipeline.account, pipeline.region, None)
 
 

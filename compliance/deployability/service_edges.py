@@ -204,12 +204,22 @@ class ServiceEdges(CheckerBase):
             destination = (stage.prop("AccessLogSetting") or {}).get("DestinationArn")
             if not destination:
                 continue
-            accounts = list(stage.stack.resources_of_type("AWS::ApiGateway::Account"))
-            if not accounts:
-                self._problem(edge, stage, "no AWS::ApiGateway::Account sets the CloudWatch role API Gateway logs with")
+            # API Gateway logs with the one CloudWatch role of its account and region, which one stack sets.
+            settings = [
+                account
+                for account in self.world.resources("AWS::ApiGateway::Account")
+                if (account.stack.account, account.stack.region) == (stage.stack.account, stage.stack.region)
+            ]
+            if len(settings) != 1:
+                self._problem(
+                    edge,
+                    stage,
+                    f"{len(settings)} stacks set API Gateway's CloudWatch role of {stage.stack.account} "
+                    f"{stage.stack.region}: exactly one must (the last one deployed would win)",
+                )
                 continue
-            account = Located(stage.stack, accounts[0])
-            role = self.world.role_of(str(account.prop("CloudWatchRoleArn")), near=stage.stack)
+            (account,) = settings
+            role = self.world.role_of(str(account.prop("CloudWatchRoleArn")), near=account.stack)
             if role is None:
                 self._problem(edge, stage, "API Gateway's CloudWatch role is not in the templates")
                 continue

@@ -51,6 +51,7 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
         pack="AwsSolutions",
         finding="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
         resources=("Items/Api/RestApi/CloudWatchRole/Resource",),
+        only_if="manages_account_settings",
         reason=(
             "This is the account-level role API Gateway assumes to write execution logs; AWS documents this "
             "managed policy for exactly that role and it grants only CloudWatch Logs actions."
@@ -302,6 +303,12 @@ ACKNOWLEDGMENTS += tuple(
             ("role:assets",),
             "The asset role starts and watches its own CodeBuild builds (StartBuild, BatchGetBuilds, "
             "StopBuild) for projects CDK creates in the same stack; these calls are scoped by the pipeline.",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::*]",
+            ("Approvers/Policy/Resource",),
+            "Approvers need codepipeline:ListPipelines, which supports no resource-level permission, to find the "
+            "pipeline in the console; it reveals pipeline names only, and approving stays limited to one action.",
         ),
         (
             "AwsSolutions-IAM5[Resource::*]",

@@ -27,7 +27,7 @@ VAGUE_REASONS = re.compile(
 )
 # Configuration facts a finding may depend on: an entry with `only_if` applies only where its fact holds
 # (a stage's facts for stage entries, the pipeline's for pipeline entries; app.py states them).
-CONDITIONS = frozenset({"waf_disabled", "cross_region", "cross_account_cross_region"})
+CONDITIONS = frozenset({"waf_disabled", "manages_account_settings", "cross_region", "cross_account_cross_region"})
 
 
 class AcknowledgmentError(ValueError):

@@ -223,35 +223,37 @@ def render_sarif(audit: Audit) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
+# CodeBuild keeps at most 500 test cases of a report ("Test report statuses"): one case per rule of each
+# pack (about 400) and one per template fits; one per finding and stack would be cut off silently.
+CODEBUILD_MAX_TEST_CASES = 500
+
+
 def render_junit(audit: Audit) -> str:
+    """One test suite per pack, one test case per rule: failed while a gating finding of it is open,
+    skipped while a report-only one is, passed otherwise; every finding is listed in its case's output
+    with its stack, resource and status (and the reason of an acknowledged one)."""
     suites = ET.Element("testsuites", name="compliance")
     totals: Counter[str] = Counter()
-    for stack in audit.stacks:
-        for pack in sorted(audit.packs):
-            suite = ET.SubElement(suites, "testsuite", name=f"{pack} / {_environment(stack)} / {stack.stack_name}")
-            counts: Counter[str] = Counter()
-            classname = f"{pack}.{stack.environment}.{stack.stack_name}"
-            findings = [f for f in audit.findings if f.stack == stack and f.pack == pack]
-            for f in findings:
-                case = ET.SubElement(
-                    suite, "testcase", classname=classname, name=f"{f.finding_id} @ {f.construct_path}"
-                )
-                counts["tests"] += 1
-                if f.status == "acknowledged":
-                    ET.SubElement(case, "system-out").text = f"Acknowledged: {f.reason}"
-                elif f.mode == "gate":
-                    failure = ET.SubElement(case, "failure", message=f.description, type=f.level)
-                    failure.text = f.explanation
-                    counts["failures"] += 1
-                else:
-                    ET.SubElement(case, "skipped", message=f"report-only pack: {f.description}")
-                    counts["skipped"] += 1
-            with_findings = {f.rule_id for f in findings}
-            for rule_id in (r for r in audit.rules_of(pack) if r not in with_findings):
-                ET.SubElement(suite, "testcase", classname=classname, name=f"{rule_id} (no finding)")
-                counts["tests"] += 1
-            _set_counts(suite, counts)
-            totals.update(counts)
+    for pack in sorted(audit.packs):
+        suite = ET.SubElement(suites, "testsuite", name=pack)
+        counts: Counter[str] = Counter()
+        for rule_id in audit.rules_of(pack) or sorted({f.rule_id for f in audit.findings if f.pack == pack}):
+            findings = [f for f in audit.findings if f.pack == pack and f.rule_id == rule_id]
+            case = ET.SubElement(suite, "testcase", classname=pack, name=rule_id)
+            counts["tests"] += 1
+            open_findings = [f for f in findings if f.status == "open"]
+            gating = [f for f in open_findings if f.blocking]
+            if gating:
+                failure = ET.SubElement(case, "failure", message=gating[0].description, type=gating[0].level)
+                failure.text = gating[0].explanation
+                counts["failures"] += 1
+            elif open_findings:
+                ET.SubElement(case, "skipped", message=f"report-only pack: {open_findings[0].description}")
+                counts["skipped"] += 1
+            if findings:
+                ET.SubElement(case, "system-out").text = "\n".join(_junit_line(f) for f in findings)
+        _set_counts(suite, counts)
+        totals.update(counts)
     lint_suite = ET.SubElement(suites, "testsuite", name="cfn-lint")
     lint_counts: Counter[str] = Counter()
     for template in sorted({s.template for s in audit.stacks}):
@@ -276,6 +278,13 @@ def render_junit(audit: Audit) -> str:
     _set_counts(suites, totals)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _junit_line(finding: Finding) -> str:
+    where = f"{_environment(finding.stack)} {finding.stack.stack_name} {finding.construct_path}"
+    if finding.status == "acknowledged":
+        return f"acknowledged {finding.finding_id} at {where}: {finding.reason}"
+    return f"open {finding.finding_id} at {where}"
 
 
 def _set_counts(element: ET.Element, counts: Counter[str]) -> None:

@@ -33,6 +33,7 @@ class ItemsRestApi(Construct):
         settings: ApiConfig,
         cors_allowed_origins: tuple[str, ...],
         custom_domain: CustomDomainConfig | None,
+        manages_account_settings: bool,
         log_retention_days: int,
         removal_policy: RemovalPolicy,
         key: kms.IKey,
@@ -59,9 +60,10 @@ class ItemsRestApi(Construct):
             description=f"items API ({environment})",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             default_integration=apigw.LambdaIntegration(function.alias),
-            # Execution logging needs the account-level CloudWatch role; the construct manages it.
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=removal,
+            # Execution logging needs the account-level CloudWatch role, one setting per account and region:
+            # the first stage of each account and region manages it, and keeps it should that stage go.
+            cloud_watch_role=manages_account_settings,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if manages_account_settings else None,
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE_NAME,
                 tracing_enabled=True,
@@ -114,7 +116,8 @@ class ItemsRestApi(Construct):
                     retention_days=log_retention_days,
                     removal_policy=removal,
                     name=f"aws-waf-logs-items-{environment}",
-                )
+                ),
+                redacted_headers=("authorization", "x-api-key"),
             )
 
         self.url = self.rest_api.url

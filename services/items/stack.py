@@ -44,6 +44,8 @@ class ItemsStackProps:
     api: ApiConfig
     cors_allowed_origins: tuple[str, ...]
     custom_domain: CustomDomainConfig | None
+    # Whether this stack sets API Gateway's account-level CloudWatch role (once per account and region).
+    manages_api_gateway_account: bool
     alarms: AlarmConfig
     deployment: DeploymentConfig
     ingest: IngestConfig
@@ -107,6 +109,7 @@ class ItemsStack(Stack):
             settings=props.api,
             cors_allowed_origins=props.cors_allowed_origins,
             custom_domain=props.custom_domain,
+            manages_account_settings=props.manages_api_gateway_account,
             log_retention_days=retention,
             removal_policy=removal,
             key=key,

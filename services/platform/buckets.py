@@ -11,7 +11,7 @@ from constructs import Construct
 
 
 def access_log_bucket(
-    scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
 ) -> s3.Bucket:
     """A private, TLS-only bucket that receives S3 server access logs (kept a year).
 
@@ -53,12 +53,12 @@ def private_bucket(
     key: kms.IKey,
     access_logs: s3.IBucket,
     access_logs_prefix: str,
-    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     **settings: Any,
 ) -> s3.Bucket:
-    """A bucket (retained unless told otherwise) encrypted with a customer key, versioned, TLS-only,
-    public access blocked, owner-enforced, access-logged under a prefix; `settings` adds lifecycle
-    rules, Object Lock..."""
+    """A bucket encrypted with a customer key, versioned, TLS-only, public access blocked, owner-enforced,
+    access-logged under a prefix; retained on update and delete (but not kept by a failed first create)
+    unless told otherwise; `settings` adds lifecycle rules, Object Lock..."""
     return s3.Bucket(
         scope,
         construct_id,

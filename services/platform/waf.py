@@ -58,12 +58,18 @@ class RegionalWebAcl(Construct):
             rules=rules,
         )
 
-    def log_to(self, log_group: logs.ILogGroup) -> None:
-        """Send the web ACL's request logs to a log group (its name must start with aws-waf-logs-)."""
+    def log_to(self, log_group: logs.ILogGroup, *, redacted_headers: tuple[str, ...] = ()) -> None:
+        """Send the web ACL's request logs to a log group (its name must start with aws-waf-logs-), without
+        the values of the redacted headers (credentials have no place in logs)."""
         wafv2.CfnLoggingConfiguration(
             self,
             "Logging",
             resource_arn=self.web_acl.attr_arn,
+            redacted_fields=[
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": name})
+                for name in redacted_headers
+            ]
+            or None,
             log_destination_configs=[
                 Stack.of(self).format_arn(
                     service="logs",

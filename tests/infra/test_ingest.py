@@ -61,7 +61,7 @@ def test_uploads_expire_per_environment_and_old_versions_go_after_a_day(template
 
 
 def test_the_bucket_is_kept_in_prod_and_removed_with_dev(templates: dict[str, dict[str, Any]]) -> None:
-    assert _bucket(templates["prod-eu-west-1"])["DeletionPolicy"] == "Retain"
+    assert _bucket(templates["prod-eu-west-1"])["DeletionPolicy"] == "RetainExceptOnCreate"
     assert _bucket(templates["dev"])["DeletionPolicy"] == "Delete"
 
 

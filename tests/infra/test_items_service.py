@@ -2,6 +2,7 @@
 per environment where the values differ."""
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -526,17 +527,18 @@ def test_prod_keeps_stateful_resources_and_protects_them(
     for stage_id in ("prod-eu-west-1", "prod-eu-central-1"):
         template = templates[stage_id]
         for table in resources_of(template, "AWS::DynamoDB::GlobalTable").values():
-            assert table["DeletionPolicy"] == "Retain"
+            # Kept on update and delete; a failed first create leaves nothing behind to block the retry.
+            assert table["DeletionPolicy"] == "RetainExceptOnCreate"
             assert table["UpdateReplacePolicy"] == "Retain"
             (replica,) = table["Properties"]["Replicas"]
             assert replica["DeletionProtectionEnabled"] is True
         _, pool = only_resource(template, "AWS::Cognito::UserPool")
-        assert pool["DeletionPolicy"] == "Retain"
+        assert pool["DeletionPolicy"] == "RetainExceptOnCreate"
         assert pool["Properties"]["DeletionProtection"] == "ACTIVE"
         assert pool["Properties"]["MfaConfiguration"] == "ON"
         for resource_type in ("AWS::KMS::Key", "AWS::SecretsManager::Secret", "AWS::Logs::LogGroup", "AWS::S3::Bucket"):
             for resource in resources_of(template, resource_type).values():
-                assert resource["DeletionPolicy"] == "Retain", resource_type
+                assert resource["DeletionPolicy"] == "RetainExceptOnCreate", resource_type
     for stage_id, stacks in synthesized.stage_assemblies():
         (stack,) = stacks.values()
         assert stack.termination_protection is (_env(stage_id) == "prod")
@@ -549,7 +551,8 @@ def test_dev_tears_down_cleanly(templates: dict[str, dict[str, Any]]) -> None:
         for logical_id, resource in template["Resources"].items()
         if resource.get("DeletionPolicy") not in (None, "Delete") and resource["Type"] != "AWS::Lambda::Version"
     ]
-    assert retained == []
+    # Except API Gateway's account-wide CloudWatch role, which dev sets for the account's later stages.
+    assert sorted(r[:-8] for r in retained) == ["ApiRestApiAccount", "ApiRestApiCloudWatchRole"]
     for table in resources_of(template, "AWS::DynamoDB::GlobalTable").values():
         (replica,) = table["Properties"]["Replicas"]
         assert replica.get("DeletionProtectionEnabled") in (None, False)
@@ -573,3 +576,32 @@ def test_the_lambda_asset_holds_runtime_code_only(synthesized: Synthesized) -> N
         assert all(f.endswith(".py") for f in files), files
         packages = {f.split("/")[0] for f in files}
         assert packages in ({"items_runtime"}, {"deploy_hooks"}), packages
+
+
+def test_waf_logs_keep_no_credentials(templates: dict[str, dict[str, Any]]) -> None:
+    for stage_id in ("staging", "prod-eu-west-1"):
+        _, logging = only_resource(templates[stage_id], "AWS::WAFv2::LoggingConfiguration")
+        redacted = {f["SingleHeader"]["Name"] for f in logging["Properties"]["RedactedFields"]}
+        assert redacted == {"authorization", "x-api-key"}
+
+
+def test_error_rate_alarms_need_enough_requests_to_mean_something(templates: dict[str, dict[str, Any]]) -> None:
+    for name in ("OperationsApi5xxRate", "OperationsApi4xxRate"):
+        alarm = resource_with_prefix(templates["dev"], "AWS::CloudWatch::Alarm", name)["Properties"]
+        (expression,) = [m["Expression"] for m in alarm["Metrics"] if "Expression" in m]
+        assert expression == "IF(requests >= 20, 100 * errors / requests, 0)"
+
+
+def test_only_the_first_stage_of_an_account_and_region_sets_api_gateways_cloudwatch_role(
+    topology_outdirs: dict[str, Path],
+) -> None:
+    owners = {
+        path.parent.name: bool(resources_of(json.loads(path.read_text()), "AWS::ApiGateway::Account"))
+        for path in topology_outdirs["one account"].glob("assembly-*/*.template.json")
+    }
+    assert owners == {
+        "assembly-Pipeline-dev": True,  # eu-west-1 of the one account
+        "assembly-Pipeline-staging": False,
+        "assembly-Pipeline-prod-eu-west-1": False,
+        "assembly-Pipeline-prod-eu-central-1": True,
+    }

@@ -316,7 +316,8 @@ def test_approvers_may_approve_exactly_the_prod_promotion(synthesized: Synthesiz
             a.startswith(("codepipeline:Get", "codepipeline:List")) or a == "codepipeline:PutApprovalResult"
             for a in actions
         )
-        assert statement["Resource"] != "*"
+        # Only listing pipelines (which has no resource-level permission) is allowed on "*".
+        assert statement["Resource"] != "*" or actions == ["codepipeline:ListPipelines"]
     _, group = only_resource(synthesized.pipeline, "AWS::IAM::Group")
     assert group["Properties"]["GroupName"] == "ProdApprovers"
     assert policy["Properties"]["Groups"] == [
@@ -432,7 +433,7 @@ def test_evidence_bucket_is_write_once_for_the_configured_retention(synthesized:
         "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 365}},
     }
     assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
-    assert bucket["DeletionPolicy"] == "Retain"
+    assert bucket["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
 def test_evidence_bucket_is_encrypted_private_and_access_logged(synthesized: Synthesized) -> None:
@@ -454,3 +455,15 @@ def test_the_synth_role_may_only_add_evidence(synthesized: Synthesized) -> None:
     for statement in statements:
         assert statement["Action"] == "s3:PutObject"
         assert json.dumps(statement["Resource"]).endswith('"/evidence/*"]]}')
+
+
+def test_the_notification_rule_waits_for_the_topic_policy_it_needs(synthesized: Synthesized) -> None:
+    """CodeStar Notifications checks it may publish when the rule is created (aws-cdk issue 29484)."""
+    rule_id, rule = only_resource(synthesized.pipeline, "AWS::CodeStarNotifications::NotificationRule")
+    topic_id = rule["Properties"]["Targets"][0]["TargetAddress"]["Ref"]
+    (policy_id,) = [
+        k
+        for k, v in resources_of(synthesized.pipeline, "AWS::SNS::TopicPolicy").items()
+        if {"Ref": topic_id} in v["Properties"]["Topics"]
+    ]
+    assert policy_id in rule.get("DependsOn", []), rule_id

@@ -16,8 +16,13 @@ PIPELINE_ACCOUNT = "111111111111"
 
 def _config(**environment_changes: Any) -> Any:
     raw = json.loads((preflight.REPO_ROOT / "cdk.json").read_text())["context"]["config"]
+    raw["pipeline"]["approval_emails"] = ["approvers@example.com"]
+    raw["environments"]["prod"]["alarms"]["emails"] = ["oncall@example.com"]
     for name, changes in environment_changes.items():
-        raw["environments"][name].update(changes)
+        if name == "pipeline":
+            raw["pipeline"].update(changes)
+        else:
+            raw["environments"][name].update(changes)
     return parse_config(raw)
 
 
@@ -54,6 +59,15 @@ class Aws:
             "get_parameter",
             {"Parameter": {"Name": "/cdk-bootstrap/hnb659fds/version", "Value": str(version), "Type": "String"}},
             {"Name": "/cdk-bootstrap/hnb659fds/version"},
+        )
+        self.stub("iam", region).add_response(
+            "list_attached_role_policies",
+            {
+                "AttachedPolicies": [
+                    {"PolicyName": "AdministratorAccess", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}
+                ]
+            },
+            {"RoleName": f"cdk-hnb659fds-cfn-exec-role-{account}-{region}"},
         )
         document = {
             "Statement": [
@@ -105,7 +119,7 @@ def test_a_bootstrapped_trusting_prod_account_with_its_quota_passes(aws: Aws) ->
         aws.concurrency(region, 1000)
     results = list(preflight.environment_checks(_config(), "prod", aws))
     assert all(r.ok for r in results), _lines(results)
-    assert len(results) == 1 + 2 * 3
+    assert len(results) == 1 + 2 * 3 + 1
 
 
 def test_a_fresh_account_quota_of_ten_fails_with_what_to_do(aws: Aws) -> None:
@@ -187,9 +201,30 @@ def _connection(aws: Aws, status: str) -> None:
     )
 
 
+def _notification_role(aws: Aws, exists: bool = True) -> None:
+    if exists:
+        aws.stub("iam").add_response(
+            "get_role",
+            {
+                "Role": {
+                    "Path": "/aws-service-role/codestar-notifications.amazonaws.com/",
+                    "RoleName": "AWSServiceRoleForCodeStarNotifications",
+                    "RoleId": "AROAEXAMPLEEXAMPLEEY",
+                    "Arn": "arn:aws:iam::111111111111:role/aws-service-role/codestar-notifications.amazonaws.com/"
+                    "AWSServiceRoleForCodeStarNotifications",
+                    "CreateDate": "2026-01-01T00:00:00Z",
+                }
+            },
+            {"RoleName": "AWSServiceRoleForCodeStarNotifications"},
+        )
+    else:
+        aws.stub("iam").add_client_error("get_role", service_error_code="NoSuchEntity", http_status_code=404)
+
+
 def test_the_pipeline_is_deployed_from_a_committed_pushed_tree_with_an_available_connection(aws: Aws) -> None:
     aws.caller(PIPELINE_ACCOUNT)
     _connection(aws, "AVAILABLE")
+    _notification_role(aws)
     aws.bootstrap(PIPELINE_ACCOUNT, "eu-west-1", preflight.pinned_bootstrap_version(), [])
     results = list(preflight.pipeline_checks(_config(), aws, _git()))
     assert all(r.ok for r in results), _lines(results)
@@ -198,6 +233,7 @@ def test_the_pipeline_is_deployed_from_a_committed_pushed_tree_with_an_available
 def test_a_pending_connection_fails_with_where_to_complete_it(aws: Aws) -> None:
     aws.caller(PIPELINE_ACCOUNT)
     _connection(aws, "PENDING")
+    _notification_role(aws)
     aws.bootstrap(PIPELINE_ACCOUNT, "eu-west-1", preflight.pinned_bootstrap_version(), [])
     failed = [r.line for r in preflight.pipeline_checks(_config(), aws, _git()) if not r.ok]
     assert len(failed) == 1
@@ -209,3 +245,46 @@ def test_uncommitted_or_unpushed_work_fails() -> None:
     unpushed = preflight.check_committed_and_pushed("main", _git(upstream="b" * 40))
     assert not unpushed.ok
     assert "is not origin/main" in unpushed.line
+
+
+def test_a_missing_notification_role_fails_with_the_command_that_creates_it(aws: Aws) -> None:
+    aws.caller(PIPELINE_ACCOUNT)
+    _connection(aws, "AVAILABLE")
+    _notification_role(aws, exists=False)
+    aws.bootstrap(PIPELINE_ACCOUNT, "eu-west-1", preflight.pinned_bootstrap_version(), [])
+    failed = [r.line for r in preflight.pipeline_checks(_config(), aws, _git()) if not r.ok]
+    assert len(failed) == 1
+    assert "--aws-service-name codestar-notifications.amazonaws.com" in failed[0]
+
+
+def test_nobody_to_approve_prod_fails() -> None:
+    result = preflight.check_subscribers((), "pipeline.approval_emails", "the request to approve prod")
+    assert not result.ok
+    assert result.line.startswith("pipeline.approval_emails is empty: the request to approve prod would reach nobody")
+
+
+def test_an_execution_role_without_policy_fails(aws: Aws) -> None:
+    aws.caller("222222222222")
+    aws.stub("ssm").add_response(
+        "get_parameter",
+        {"Parameter": {"Name": "/cdk-bootstrap/hnb659fds/version", "Value": "40", "Type": "String"}},
+        {"Name": "/cdk-bootstrap/hnb659fds/version"},
+    )
+    aws.stub("iam").add_response("list_attached_role_policies", {"AttachedPolicies": []})
+    aws.stub("iam").add_response(
+        "get_role",
+        {
+            "Role": {
+                "Path": "/",
+                "RoleName": "cdk-hnb659fds-deploy-role-222222222222-eu-west-1",
+                "RoleId": "AROAEXAMPLEEXAMPLEEX",
+                "Arn": "arn:aws:iam::222222222222:role/cdk-hnb659fds-deploy-role-222222222222-eu-west-1",
+                "CreateDate": "2026-01-01T00:00:00Z",
+                "AssumeRolePolicyDocument": '{"Statement": [{"Principal": {"AWS": "arn:aws:iam::111111111111:root"}}]}',
+            }
+        },
+    )
+    aws.concurrency("eu-west-1", 1000)
+    failed = [r.line for r in preflight.environment_checks(_config(), "staging", aws) if not r.ok]
+    assert len(failed) == 1
+    assert "cdk-hnb659fds-cfn-exec-role-222222222222-eu-west-1 has no policy" in failed[0]
