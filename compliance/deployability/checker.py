@@ -174,6 +174,13 @@ class CheckerBase:
     def _via(self, service: str, region: str) -> dict[str, str]:
         return {"kms:ViaService": f"{service}.{region}.amazonaws.com"}
 
+    def _queue_key_calls(self, edge: str, where: object, queue: Located, actions: Iterable[str], **caller: Any) -> None:
+        """The key side of using an encrypted queue (SQS calls KMS for the caller: kms:ViaService sqs)."""
+        key_ref = queue.prop("KmsMasterKeyId")
+        if key_ref:
+            context = self._via("sqs", queue.stack.region)
+            self._key_calls(edge, where, str(key_ref), queue.stack, actions, context=context, **caller)
+
     def _role_of_function(self, function: Located) -> Located | None:
         role = self.world.role_of(str(function.prop("Role")), near=function.stack)
         if role is None:
@@ -254,19 +261,15 @@ class CheckerBase:
             self.world.queue_policy(queue),
             source_arn=source_arn,
         )
-        key_ref = queue.prop("KmsMasterKeyId")
-        if key_ref:
-            self._key_calls(
-                edge,
-                where,
-                str(key_ref),
-                queue.stack,
-                ("kms:GenerateDataKey", "kms:Decrypt"),
-                service=service,
-                service_account=near.account,
-                source_arn=source_arn,
-                context=self._via("sqs", queue.stack.region),
-            )
+        self._queue_key_calls(
+            edge,
+            where,
+            queue,
+            ("kms:GenerateDataKey", "kms:Decrypt"),
+            service=service,
+            service_account=near.account,
+            source_arn=source_arn,
+        )
 
     def _send_as_role(self, edge: str, where: Located, role: Located, queue_arn: str) -> None:
         queue = self.world.find(queue_arn, near=where.stack)
@@ -276,17 +279,7 @@ class CheckerBase:
         self._role_call(
             edge, where, role, "sqs:SendMessage", queue.arn(), resource_policy=self.world.queue_policy(queue)
         )
-        key_ref = queue.prop("KmsMasterKeyId")
-        if key_ref:
-            self._key_calls(
-                edge,
-                where,
-                str(key_ref),
-                queue.stack,
-                ("kms:GenerateDataKey", "kms:Decrypt"),
-                role=role,
-                context=self._via("sqs", queue.stack.region),
-            )
+        self._queue_key_calls(edge, where, queue, ("kms:GenerateDataKey", "kms:Decrypt"), role=role)
 
     def _bucket_named(self, name: str) -> Located | None:
         for bucket in self.world.resources("AWS::S3::Bucket"):

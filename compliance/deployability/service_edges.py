@@ -126,17 +126,7 @@ class ServiceEdges(CheckerBase):
                 self._role_call(
                     edge, mapping, role, action, queue.arn(), resource_policy=self.world.queue_policy(queue)
                 )
-            key_ref = queue.prop("KmsMasterKeyId")
-            if key_ref:
-                self._key_calls(
-                    edge,
-                    mapping,
-                    str(key_ref),
-                    queue.stack,
-                    ("kms:Decrypt",),
-                    role=role,
-                    context=self._via("sqs", queue.stack.region),
-                )
+            self._queue_key_calls(edge, mapping, queue, ("kms:Decrypt",), role=role)
 
     def _resource_paths(self, stack: Stack) -> dict[str, str]:
         """Path of every API Gateway resource (and of each API's root) by what its Ref resolves to."""

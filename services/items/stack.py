@@ -1,6 +1,7 @@
 """The items service stack: composes one construct per capability and names its outputs."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
@@ -28,6 +29,7 @@ from services.items.probe import (
 from services.items.secrets import ItemsSecrets
 from services.items.tables import ItemsTables
 from services.platform.delivery import DeploymentHooks, ProgressiveDelivery
+from services.platform.function import ServiceFunction
 from services.platform.keys import ServiceKey
 
 
@@ -151,18 +153,26 @@ class ItemsStack(Stack):
             description_suffix=props.environment,
         )
         deployment, thresholds = props.deployment, props.alarms
-        self.delivery = ProgressiveDelivery(
-            self,
+
+        def release(construct_id: str, target: ServiceFunction, **checks: Any) -> ProgressiveDelivery:
+            return ProgressiveDelivery(
+                self,
+                construct_id,
+                target=target,
+                hooks=hooks,
+                strategy=deployment.strategy,
+                shift=deployment.traffic_shift,
+                errors_threshold=thresholds.lambda_errors,
+                throttles_threshold=thresholds.lambda_throttles,
+                topic=monitoring.topic,
+                key=key,
+                **checks,
+            )
+
+        self.delivery = release(
             "Delivery",
-            target=function,
-            hooks=hooks,
-            strategy=deployment.strategy,
-            shift=deployment.traffic_shift,
-            errors_threshold=thresholds.lambda_errors,
-            throttles_threshold=thresholds.lambda_throttles,
+            function,
             duration_threshold_ms=thresholds.lambda_duration_p99_ms,
-            topic=monitoring.topic,
-            key=key,
             probe_event=health_probe_event(),
             expected_response=HEALTHY_API_RESPONSE,
             # The handler's own count of 5xx answers (500, not the 503 of a busy table) by version: a
@@ -170,18 +180,10 @@ class ItemsStack(Stack):
             extra_metrics={"NewVersionServerErrors": (server_errors_metric(function), 1)},
         )
         # The worker's duration alarm allows most of its timeout.
-        self.ingest_delivery = ProgressiveDelivery(
-            self,
+        self.ingest_delivery = release(
             "IngestDelivery",
-            target=ingest.worker,
-            hooks=hooks,
-            strategy=deployment.strategy,
-            shift=deployment.traffic_shift,
-            errors_threshold=thresholds.lambda_errors,
-            throttles_threshold=thresholds.lambda_throttles,
+            ingest.worker,
             duration_threshold_ms=props.ingest.worker_timeout_seconds * 800,
-            topic=monitoring.topic,
-            key=key,
             probe_event=ingest_probe_event(),
             expected_response=HEALTHY_WORKER_RESPONSE,
         )
