@@ -42,10 +42,14 @@ from .models import (
     ItemPage,
 )
 from .observability import logger, metrics, tracer
+from .request_body import UnsupportedMediaTypeError, json_media_type
+from .request_body import loads as load_json
 from .settings import api_settings, cors_origins
 from .wiring import api as deps
 
 MAX_BODY_BYTES = 64 * 1024
+# Every POST and PUT of this API takes a JSON body; no other method reads one.
+BODY_METHODS = frozenset({"POST", "PUT"})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 ItemId = Annotated[str, Path(pattern=ITEM_ID_PATTERN, description="32 lower-case hex characters")]
 IngestId = ItemId  # ingest ids have the shape of item ids
@@ -61,7 +65,7 @@ def _cors() -> CORSConfig:
     )
 
 
-app = APIGatewayRestResolver(enable_validation=True, cors=_cors())
+app = APIGatewayRestResolver(enable_validation=True, cors=_cors(), json_body_deserializer=load_json)
 
 
 def _json(status: HTTPStatus, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
@@ -188,10 +192,12 @@ def _invalid_request(error: RequestValidationError) -> Response[str]:
         {"location": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "invalid value")}
         for e in error.errors()
     ]
-    malformed = any(e.get("type") == "json_invalid" for e in error.errors())
-    status = HTTPStatus.BAD_REQUEST if malformed else HTTPStatus.UNPROCESSABLE_ENTITY
-    message = "request body is not valid JSON" if malformed else "request validation failed"
-    return _json(status, {"message": message, "errors": problems})
+    malformed = next((e for e in error.errors() if e.get("type") == "json_invalid"), None)
+    if malformed is not None:
+        reason = (malformed.get("ctx") or {}).get("error")
+        message = f"request body is not valid JSON: {reason}" if reason else "request body is not valid JSON"
+        return _json(HTTPStatus.BAD_REQUEST, {"message": message})
+    return _json(HTTPStatus.UNPROCESSABLE_ENTITY, {"message": "request validation failed", "errors": problems})
 
 
 @app.exception_handler(RequestUnsupportedContentType)
@@ -258,9 +264,45 @@ def _unexpected(_: Exception) -> Response[str]:
     return _json(HTTPStatus.INTERNAL_SERVER_ERROR, {"message": "internal error"})
 
 
-def _too_large(event: dict[str, Any]) -> bool:
+def _refusal(status: HTTPStatus, message: str) -> dict[str, Any]:
+    return {
+        "statusCode": status.value,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps({"message": message}),
+        "isBase64Encoded": False,
+    }
+
+
+def _refuse_before_routing(event: dict[str, Any]) -> dict[str, Any] | None:
+    """What is refused before any parsing: a body over the limit, a query parameter given more than
+    once (API Gateway passes every value; which one counts would be a guess), and a POST or PUT body
+    that is not declared as JSON. An accepted body's Content-Type is rewritten to its canonical form
+    for the router, which compares it literally."""
     body = event.get("body") or ""
-    return len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES
+    if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
+        return _refusal(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body exceeds {MAX_BODY_BYTES} bytes")
+    for name, values in sorted((event.get("multiValueQueryStringParameters") or {}).items()):
+        if isinstance(values, list) and len(values) > 1:
+            return _refusal(
+                HTTPStatus.BAD_REQUEST, f"query parameter {name[:100]!r} is given {len(values)} times: give it once"
+            )
+    if event.get("httpMethod") in BODY_METHODS:
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        try:
+            canonical = json_media_type(headers.get("content-type"))
+        except UnsupportedMediaTypeError as error:
+            return _refusal(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"{error}: send the request body as application/json")
+        _set_content_type(event, canonical)
+    return None
+
+
+def _set_content_type(event: dict[str, Any], value: str) -> None:
+    for field, wrap in (("headers", lambda v: v), ("multiValueHeaders", lambda v: [v])):
+        headers = event.get(field)
+        if isinstance(headers, dict):
+            for name in [n for n in headers if n.lower() == "content-type"]:
+                del headers[name]
+            headers["Content-Type"] = wrap(value)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
@@ -268,13 +310,9 @@ def _too_large(event: dict[str, Any]) -> bool:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps.remember_context(context)
-    if _too_large(event):
-        return {
-            "statusCode": HTTPStatus.REQUEST_ENTITY_TOO_LARGE.value,
-            "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": json.dumps({"message": f"request body exceeds {MAX_BODY_BYTES} bytes"}),
-            "isBase64Encoded": False,
-        }
+    refused = _refuse_before_routing(event)
+    if refused is not None:
+        return refused
     response = app.resolve(event, context)
     _count_server_error(response, context)
     return response
