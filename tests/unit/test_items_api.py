@@ -303,10 +303,10 @@ def test_creates_without_a_key_are_not_deduplicated(world: World) -> None:
 
 
 @pytest.mark.parametrize("key", ["short", "has spaces in it", "x" * 129, "ümlaut-key-0001"])
-def test_malformed_idempotency_key_is_400(world: World, key: str) -> None:
+def test_malformed_idempotency_key_is_422_naming_the_header(world: World, key: str) -> None:
     status, body, _ = create({"name": "Widget"}, headers={"Idempotency-Key": key})
-    assert status == 400
-    assert "Idempotency-Key must match" in body["message"]
+    assert status == 422
+    assert [e["location"] for e in body["errors"]] == ["header.idempotency-key"]
     assert not world.repository.items
 
 

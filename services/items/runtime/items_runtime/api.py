@@ -14,7 +14,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -32,8 +33,13 @@ from .errors import (
 from .logic import ingest as ingest_logic
 from .logic import items as logic
 from .models import (
+    CURSOR_MAX_LENGTH,
+    CURSOR_PATTERN,
     IDEMPOTENCY_KEY_PATTERN,
     ITEM_ID_PATTERN,
+    ErrorBody,
+    Health,
+    HealthFailing,
     IngestJob,
     IngestRequest,
     IngestTicket,
@@ -53,6 +59,65 @@ BODY_METHODS = frozenset({"POST", "PUT"})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 ItemId = Annotated[str, Path(pattern=ITEM_ID_PATTERN, description="32 lower-case hex characters")]
 IngestId = ItemId  # ingest ids have the shape of item ids
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=IDEMPOTENCY_HEADER,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="Makes a retry safe: a request with the key and body of an earlier one gets the earlier "
+        "answer instead of creating again (per caller and route, for 24 hours).",
+    ),
+]
+# What the document declares (tools/openapi.py): the Cognito authorizer and the usage plan's API key.
+# API Gateway checks both before the function runs.
+PROTECTED: list[dict[str, list[str]]] = [{"CognitoUserPool": [], "ApiKey": []}]
+
+
+def _answers(success: dict[int, OpenAPIResponse], *statuses: int) -> dict[int, OpenAPIResponse]:
+    """The responses an operation documents: its success, then every error status it can answer, each
+    with the error body. 400, 403, 413 and 429 can answer any request (a query parameter given twice or a
+    body API Gateway's model refuses, the WAF or a missing API key, a body over 64 KiB, throttling)."""
+    errors = {
+        400: "Malformed request: the body is not valid JSON or not what the request model allows (API "
+        "Gateway: Invalid request body), a query parameter is given more than once, or a list cursor this "
+        "API did not issue",
+        401: "No valid Cognito ID token in the Authorization header",
+        403: "Refused by API Gateway: no valid API key in X-Api-Key where one is required, or the WAF",
+        404: "No such item or upload of this caller",
+        409: "A request with this Idempotency-Key is still in progress; retry after Retry-After seconds",
+        413: "The request body exceeds 64 KiB",
+        415: "The request body is not declared as application/json (charset utf-8 at most)",
+        422: "A field or parameter is invalid (`errors` names each), or the Idempotency-Key was used with another body",
+        429: "Throttled by the stage or the usage plan",
+        503: "The table is busy; nothing was written, retry after Retry-After seconds",
+    }
+    retry_after: dict[str, OpenAPIResponseHeader] = {
+        "Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}
+    }
+    answers = dict(success)
+    for status in sorted({400, 403, 413, 429, *statuses}):
+        answer: OpenAPIResponse = {
+            "description": errors[status],
+            "content": {content_types.APPLICATION_JSON: {"model": ErrorBody}},
+        }
+        if status in (409, 503):
+            answer["headers"] = retry_after
+        answers[status] = answer
+    return answers
+
+
+def _ok(model: type[Any], description: str = "Successful Response") -> dict[int, OpenAPIResponse]:
+    return {200: {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}}
+
+
+def _created(model: type[Any]) -> dict[int, OpenAPIResponse]:
+    return {
+        201: {
+            "description": "Created",
+            "headers": {"Location": {"description": "Where the new resource is", "schema": {"type": "string"}}},
+            "content": {content_types.APPLICATION_JSON: {"model": model}},
+        }
+    }
 
 
 def _cors() -> CORSConfig:
@@ -103,53 +168,98 @@ def _start_ingest(request: dict[str, Any]) -> dict[str, Any]:
     return ticket.model_dump()
 
 
-def _once_per_key(operation: Callable[[dict[str, Any]], dict[str, Any]], payload: dict[str, Any]) -> dict[str, Any]:
+def _once_per_key(
+    operation: Callable[[dict[str, Any]], dict[str, Any]], payload: dict[str, Any], key: str | None
+) -> dict[str, Any]:
     """Run a create; with an Idempotency-Key header, a retry with the same key and body gets the first
     answer back instead of creating again."""
     caller = _caller()
-    key = app.current_event.headers.get(IDEMPOTENCY_HEADER)  # case-insensitive in Powertools v3
     if key is None:
         return operation({"caller": caller, "payload": payload})
-    if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+    if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):  # the router checked it; kept should a route forget
         raise InvalidIdempotencyKeyError(f"{IDEMPOTENCY_HEADER} must match {IDEMPOTENCY_KEY_PATTERN}")
     # Keys are scoped per operation, so one key sent to two routes stays two requests.
     scoped = f"{operation.__name__.strip('_')}:{key}"
     return deps.run_idempotently(operation, {"caller": caller, "key": scoped, "payload": payload})
 
 
-@app.get("/health", summary="Liveness check", tags=["health"])
+@app.get(
+    "/health",
+    summary="Liveness check",
+    tags=["health"],
+    responses=_answers(
+        {
+            **_ok(Health, "The function answers"),
+            503: {
+                "description": "The function is deliberately failing (the rollback drill)",
+                "content": {content_types.APPLICATION_JSON: {"model": HealthFailing}},
+            },
+        }
+    ),
+)
 def health() -> Response[str]:
     if api_settings().simulate_failure:  # the rollback drill (dev only, see README)
         return _json(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "failing", "message": "SIMULATE_FAILURE is set"})
     return _json(HTTPStatus.OK, {"status": "ok"})
 
 
-@app.post("/items", summary="Create an item", tags=["items"], responses={201: {"description": "Created"}})
+@app.post(
+    "/items",
+    summary="Create an item",
+    tags=["items"],
+    security=PROTECTED,
+    responses=_answers(_created(Item), 401, 409, 415, 422, 503),
+)
 @tracer.capture_method
-def create_item(payload: ItemIn) -> Response[str]:
-    item = Item.model_validate(_once_per_key(_create, payload.model_dump()))
+def create_item(payload: ItemIn, idempotency_key: IdempotencyKey = None) -> Response[str]:
+    item = Item.model_validate(_once_per_key(_create, payload.model_dump(), idempotency_key))
     metrics.add_metric(name="ItemCreated", unit=MetricUnit.Count, value=1)
     return _json(HTTPStatus.CREATED, item.model_dump_json(), headers={"Location": f"/items/{item.id}"})
 
 
-@app.get("/items", summary="List items, newest first", tags=["items"])
+@app.get(
+    "/items",
+    summary="List items, newest first",
+    tags=["items"],
+    security=PROTECTED,
+    responses=_answers(_ok(ItemPage), 401, 422, 503),
+)
 @tracer.capture_method
 def list_items(
-    limit: Annotated[int, Query(ge=1, le=logic.MAX_PAGE_SIZE)] = logic.DEFAULT_PAGE_SIZE,
-    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+    limit: Annotated[int, Query(ge=1, le=logic.MAX_PAGE_SIZE, description="Items per page")] = logic.DEFAULT_PAGE_SIZE,
+    next_token: Annotated[
+        str | None,
+        Query(
+            pattern=CURSOR_PATTERN,
+            max_length=CURSOR_MAX_LENGTH,
+            description="The next_token of the previous page, as this API issued it (a token it did not issue is 400)",
+        ),
+    ] = None,
 ) -> ItemPage:
     _caller()
     return logic.list_items(deps.repository(), deps.page_signer, limit, next_token)
 
 
-@app.get("/items/<item_id>", summary="Read an item", tags=["items"])
+@app.get(
+    "/items/<item_id>",
+    summary="Read an item",
+    tags=["items"],
+    security=PROTECTED,
+    responses=_answers(_ok(Item), 401, 404, 422, 503),
+)
 @tracer.capture_method
 def get_item(item_id: ItemId) -> Item:
     _caller()
     return logic.get_item(deps.repository(), item_id)
 
 
-@app.put("/items/<item_id>", summary="Replace an item", tags=["items"])
+@app.put(
+    "/items/<item_id>",
+    summary="Replace an item",
+    tags=["items"],
+    security=PROTECTED,
+    responses=_answers(_ok(Item), 401, 404, 415, 422, 503),
+)
 @tracer.capture_method
 def replace_item(item_id: ItemId, payload: ItemIn) -> Item:
     _caller()
@@ -158,7 +268,13 @@ def replace_item(item_id: ItemId, payload: ItemIn) -> Item:
     return item
 
 
-@app.delete("/items/<item_id>", summary="Delete an item", tags=["items"], responses={204: {"description": "Deleted"}})
+@app.delete(
+    "/items/<item_id>",
+    summary="Delete an item",
+    tags=["items"],
+    security=PROTECTED,
+    responses=_answers({204: {"description": "Deleted", "content": {}}}, 401, 404, 422, 503),
+)
 @tracer.capture_method
 def delete_item(item_id: ItemId) -> Response[str]:
     _caller()
@@ -171,16 +287,23 @@ def delete_item(item_id: ItemId) -> Response[str]:
     "/ingest",
     summary="Start an upload: get a presigned URL to PUT a JSON Lines or CSV file of items to",
     tags=["ingest"],
-    responses={201: {"description": "Created", "content": {"application/json": {"model": IngestTicket}}}},
+    security=PROTECTED,
+    responses=_answers(_created(IngestTicket), 401, 409, 415, 422, 503),
 )
 @tracer.capture_method
-def start_ingest(payload: IngestRequest) -> Response[str]:
-    ticket = IngestTicket.model_validate(_once_per_key(_start_ingest, payload.model_dump()))
+def start_ingest(payload: IngestRequest, idempotency_key: IdempotencyKey = None) -> Response[str]:
+    ticket = IngestTicket.model_validate(_once_per_key(_start_ingest, payload.model_dump(), idempotency_key))
     metrics.add_metric(name="UploadStarted", unit=MetricUnit.Count, value=1)
     return _json(HTTPStatus.CREATED, ticket.model_dump_json(), headers={"Location": f"/ingest/{ticket.id}"})
 
 
-@app.get("/ingest/<ingest_id>", summary="Read an upload's status and outcome", tags=["ingest"])
+@app.get(
+    "/ingest/<ingest_id>",
+    summary="Read an upload's status and outcome",
+    tags=["ingest"],
+    security=PROTECTED,
+    responses=_answers(_ok(IngestJob), 401, 404, 422, 503),
+)
 @tracer.capture_method
 def get_ingest(ingest_id: IngestId) -> IngestJob:
     return ingest_logic.get_ingest(deps.ingest_jobs(), ingest_id, caller=_caller())

@@ -20,8 +20,10 @@ CURSOR_MAX_LENGTH = 2048
 # below are what the handler checks, written with \uXXXX escapes only, so that ECMA-262, Java (API
 # Gateway) and Python read them alike; `(?![\s\S])` ends the text where `$` would also allow a final
 # line break in Java and Python.
-# Control characters (C0, DEL, C1) and lone surrogates: never in a text field.
-CONTROL_CHARACTERS = ((0x0000, 0x001F), (0x007F, 0x009F), (0xD800, 0xDFFF))
+# Control characters (C0, DEL, C1): never in a text field. (Nor is a lone surrogate, which no valid
+# Unicode text holds and pydantic refuses; it is left out of the patterns, since an ECMA-262 regex without
+# the `u` flag sees every character beyond U+FFFF as two surrogates.)
+CONTROL_CHARACTERS = ((0x0000, 0x001F), (0x007F, 0x009F))
 # Characters that show nothing by themselves: white space, zero-width and joiner characters,
 # direction marks, fillers, variation selectors, the byte-order mark.
 INVISIBLE_CHARACTERS = (
@@ -93,8 +95,8 @@ Name = Annotated[
     Field(
         min_length=1,
         max_length=NAME_MAX_LENGTH,
-        description="At least one visible character and no control character; leading and trailing white "
-        "space is removed before the item is stored.",
+        description="At least one visible character and no control character (valid Unicode: no lone "
+        "surrogate); leading and trailing white space is removed before the item is stored.",
         json_schema_extra={"pattern": NAME_PATTERN},
     ),
     AfterValidator(_name),
@@ -104,7 +106,7 @@ Description = Annotated[
     Field(
         max_length=DESCRIPTION_MAX_LENGTH,
         description="Empty, or at least one visible character; tab and line breaks are the only control "
-        "characters allowed.",
+        "characters allowed (valid Unicode: no lone surrogate).",
         json_schema_extra={"pattern": DESCRIPTION_PATTERN},
     ),
     AfterValidator(_description),
@@ -207,5 +209,24 @@ class IngestJob(BaseModel):
     errors: list[RecordError] = Field(default_factory=list)
 
 
-class ErrorBody(BaseModel):
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class HealthFailing(BaseModel):
+    status: Literal["failing"]
     message: str
+
+
+class FieldError(BaseModel):
+    """One invalid field or parameter: where (`body.name`, `query.limit`, `header.Idempotency-Key`) and why."""
+
+    location: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer, the handler's and API Gateway's alike; `errors` only with a 422 of invalid fields."""
+
+    message: str
+    errors: list[FieldError] = Field(default_factory=list)
