@@ -75,8 +75,9 @@ PROTECTED: list[dict[str, list[str]]] = [{"CognitoUserPool": [], "ApiKey": []}]
 
 def _answers(success: dict[int, OpenAPIResponse], *statuses: int) -> dict[int, OpenAPIResponse]:
     """The responses an operation documents: its success, then every error status it can answer, each
-    with the error body. 400, 403, 413 and 429 can answer any request (a query parameter given twice or a
-    body API Gateway's model refuses, the WAF or a missing API key, a body over 64 KiB, throttling)."""
+    with the error body. 400, 403, 413, 429 and 431 can answer any request (a query parameter given twice
+    or a body API Gateway's model refuses, the WAF or a missing API key, a body over 64 KiB, throttling,
+    headers over API Gateway's limit)."""
     errors = {
         400: "Malformed request: the body is not valid JSON or not what the request model allows (API "
         "Gateway: Invalid request body), a query parameter is given more than once, or a list cursor this "
@@ -89,13 +90,14 @@ def _answers(success: dict[int, OpenAPIResponse], *statuses: int) -> dict[int, O
         415: "The request body is not declared as application/json (charset utf-8 at most)",
         422: "A field or parameter is invalid (`errors` names each), or the Idempotency-Key was used with another body",
         429: "Throttled by the stage or the usage plan",
+        431: "The request line and headers exceed API Gateway's 10 240 bytes",
         503: "The table is busy; nothing was written, retry after Retry-After seconds",
     }
     retry_after: dict[str, OpenAPIResponseHeader] = {
         "Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}
     }
     answers = dict(success)
-    for status in sorted({400, 403, 413, 429, *statuses}):
+    for status in sorted({400, 403, 413, 429, 431, *statuses}):
         answer: OpenAPIResponse = {
             "description": errors[status],
             "content": {content_types.APPLICATION_JSON: {"model": ErrorBody}},
