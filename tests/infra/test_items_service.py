@@ -345,7 +345,7 @@ def test_request_bodies_are_validated_against_the_item_model(templates: dict[str
     document = json.loads(OPENAPI_DOCUMENT.read_text(encoding="utf-8"))
     name_pattern = document["components"]["schemas"]["ItemIn"]["properties"]["name"]["pattern"]
     assert schema["properties"]["name"] == {"type": "string", "minLength": 1, "maxLength": 200, "pattern": name_pattern}
-    assert schema["properties"]["quantity"] == {"type": "integer", "minimum": 0, "maximum": 1000000}
+    assert schema["properties"]["quantity"] == {"type": "number", "multipleOf": 1, "minimum": 0, "maximum": 1000000}
     validators = {k: v["Properties"] for k, v in resources_of(template, "AWS::ApiGateway::RequestValidator").items()}
     methods = _methods(template)
     ingest_schema = resource_with_prefix(template, "AWS::ApiGateway::Model", "ApiRestApiIngestModel")["Properties"]

@@ -5,38 +5,17 @@ import http.client
 import json
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.synth_fixtures import Synthesized
-from tools.emulator import ItemsResources
-from tools.local_api import make_server, start_worker
+from tests.integration.conftest import API_KEY, TOKEN
 
-TOKEN = "local-test-token"  # noqa: S105 - the local stand-in for a Cognito token
-API_KEY = "local-test-api-key"
 CREDENTIALS = {"Authorization": f"Bearer {TOKEN}", "X-Api-Key": API_KEY}
-
-
-@pytest.fixture
-def local_api(
-    items_handler: Any, ingest_worker: Any, items_resources: ItemsResources, synthesized: Synthesized
-) -> Iterator[str]:
-    server = make_server(items_handler.lambda_handler, TOKEN, synthesized.stage_template("dev"), api_key=API_KEY)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    stop_worker = start_worker(items_resources.endpoint, items_resources.ingest_queue_url, ingest_worker.lambda_handler)
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}/api/"
-    stop_worker()
-    server.shutdown()
-    thread.join(timeout=10)
 
 
 def _request(url: str, method: str = "GET", body: Any = None, token: str | None = TOKEN) -> tuple[int, Any]:

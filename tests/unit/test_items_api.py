@@ -175,7 +175,8 @@ def test_malformed_json_is_400(world: World) -> None:
         ({"name": "x", "description": "d" * 2001}, "body.description"),
         ({"description": "no name"}, "body.name"),
         ({"name": "x", "colour": "red"}, "body.colour"),
-        ({"name": "x", "quantity": 117.0}, "body.quantity"),
+        ({"name": "x", "quantity": 117.5}, "body.quantity"),
+        ({"name": "x", "quantity": True}, "body.quantity"),
         ({"name": "\u200b\u2060\ufeff"}, "body.name"),
         ({"name": "\u3164"}, "body.name"),
         ({"name": "nul\u0000inside"}, "body.name"),
@@ -197,7 +198,8 @@ def test_malformed_json_is_400(world: World) -> None:
         "description-too-long",
         "name-missing",
         "unknown-field",
-        "quantity-with-a-fraction-part",
+        "quantity-with-a-fraction",
+        "quantity-boolean",
         "name-of-invisible-characters",
         "name-of-a-hangul-filler",
         "name-holding-nul",
@@ -502,3 +504,11 @@ def test_a_name_is_stored_without_surrounding_white_space_but_keeps_inner_charac
     assert status == 201
     assert body["name"] == "Caf\u00e9 \u2014 \U0001f600"
     assert body["description"] == "two\nlines\ttabbed"
+
+
+@pytest.mark.parametrize("written", ["117", "117.0", "1.17e2", "117E0"])
+def test_a_whole_quantity_is_the_same_number_however_it_is_written(world: World, written: str) -> None:
+    status, body, _ = invoke(
+        rest_event("POST", "/items", raw_body='{"name": "x", "quantity": ' + written + "}", claims=CALLER)
+    )
+    assert (status, body["quantity"]) == (201, 117)

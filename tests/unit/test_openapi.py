@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from aws_cdk.aws_apigateway import JsonSchemaType
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -18,6 +19,7 @@ from items_runtime.models import (
     IDEMPOTENCY_KEY_PATTERN,
     NAME_MAX_LENGTH,
     NAME_PATTERN,
+    QUANTITY_MAX,
     IngestRequest,
     ItemIn,
 )
@@ -155,6 +157,10 @@ def test_the_text_rules_are_documented_on_each_field() -> None:
     assert item_in["name"]["pattern"] == NAME_PATTERN
     assert item_in["description"]["pattern"] == DESCRIPTION_PATTERN
     assert "117.0" in item_in["quantity"]["description"]
+    assert item_in["quantity"]["type"] == "integer"
+    assert (item_in["quantity"]["minimum"], item_in["quantity"]["maximum"]) == (0, QUANTITY_MAX)
+    quantity = request_model("ItemIn").properties["quantity"]
+    assert (quantity.type, quantity.multiple_of) == (JsonSchemaType.NUMBER, 1), "draft 4: 117.0 is a number"
 
 
 @settings(max_examples=300, deadline=None)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
 ITEM_ID_PATTERN = r"^[0-9a-f]{32}$"
 NAME_MAX_LENGTH = 200
@@ -111,13 +111,20 @@ Description = Annotated[
     ),
     AfterValidator(_description),
 ]
+
+
+def _whole_number(value: Any) -> Any:
+    """117.0 and 1.17e2 are the integer 117 in JSON Schema 2020-12 (the OpenAPI document's dialect); a
+    fraction, a string or a boolean stays what it is and fails StrictInt."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    return value
+
+
 Quantity = Annotated[
     StrictInt,
-    Field(
-        ge=0,
-        le=QUANTITY_MAX,
-        description="A whole number written without a fraction or exponent (117, not 117.0 or 1.17e2).",
-    ),
+    Field(ge=0, le=QUANTITY_MAX, description="A whole number (117, 117.0 and 1.17e2 are the same number)."),
+    BeforeValidator(_whole_number),
 ]
 
 
