@@ -106,7 +106,16 @@ def synthesize(context: Mapping[str, Any] | None = None, outdir: str | None = No
     return directory
 
 
-def main() -> int:
+def main(arguments: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if arguments is None else arguments
+    if arguments:
+        print(
+            f"synth stopped: python app.py takes no arguments (got {' '.join(arguments)[:200]!r}); configuration "
+            "comes from the committed files (README, Configuration); for a local experiment run "
+            "LOCAL_EXPERIMENT=1 npx cdk synth -c key=value",
+            file=sys.stderr,
+        )
+        return 2
     try:
         synthesize(outdir=os.environ.get("CDK_OUTDIR"))
     except (ConfigError, AcknowledgmentError) as error:

@@ -40,10 +40,27 @@ class ConfigError(ValueError):
     """A configuration value is invalid; the message names every offending key."""
 
 
+def read_json_file(path: Path, key: str) -> Any:
+    """A JSON file's content, or a ConfigError naming ``key`` and the file: missing, not UTF-8, not JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"invalid configuration:\n  {key}: cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"invalid configuration:\n  {key}: {path} is not UTF-8 text (byte {error.object[error.start]:#04x} "
+            f"at offset {error.start})"
+        ) from None
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"invalid configuration:\n  {key}: {path} is not valid JSON: {error}") from None
+
+
 def cdk_json_context() -> dict[str, Any]:
     """The ``context`` block of cdk.json: feature flags and the embedded default configuration."""
-    context = json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]
-    return dict(context)
+    document = read_json_file(CDK_JSON, "cdk.json")
+    if not isinstance(document, Mapping) or not isinstance(document.get("context"), Mapping):
+        raise ConfigError(f"invalid configuration:\n  cdk.json: {CDK_JSON} has no context object")
+    return dict(document["context"])
 
 
 def committed_config() -> AppConfig:
@@ -106,6 +123,21 @@ def _set_dotted(target: dict[str, Any], dotted_key: str, raw_value: Any) -> None
     # A text setting keeps its text (an account id stays "0123..."); others are parsed as JSON.
     keep_text = isinstance(node.get(leaf), str) and isinstance(raw_value, str)
     node[leaf] = raw_value if keep_text else _parse_context_value(raw_value)
+
+
+def _refuse_unknown_dotted_keys(context: Mapping[str, Any]) -> None:
+    """A dotted context key is a configuration override; one under no known section (a misspelled
+    ``environment.prod.account``) would otherwise be ignored without a word. CDK's own keys are not
+    dotted paths: feature flags start with ``@``, lookups and settings hold ``:``."""
+    sections = ", ".join(p.rstrip(".") for p in _OVERRIDE_PREFIXES)
+    unknown = [
+        k
+        for k in sorted(context)
+        if "." in k and not k.startswith(("@", *_OVERRIDE_PREFIXES)) and ":" not in k and "/" not in k
+    ]
+    if unknown:
+        lines = [f"{k}: {k.split('.')[0]!r} is not a configuration section ({sections})" for k in unknown]
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
 
 
 def configuration_keys(context: Mapping[str, Any]) -> list[str]:
@@ -174,20 +206,12 @@ def load_config(context: Mapping[str, Any], base_dir: Path | None = None) -> App
     config_file = context.get(CONFIG_FILE_CONTEXT_KEY)
     if config_file:
         path = _config_file_path(config_file, base_dir)
-        try:
-            overrides = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as error:
-            raise ConfigError(
-                f"invalid configuration:\n  {CONFIG_FILE_CONTEXT_KEY}: cannot read {path}: {error.strerror}"
-            ) from None
-        except json.JSONDecodeError as error:
-            raise ConfigError(
-                f"invalid configuration:\n  {CONFIG_FILE_CONTEXT_KEY}: {path} is not valid JSON: {error}"
-            ) from None
+        overrides = read_json_file(path, CONFIG_FILE_CONTEXT_KEY)
         if not isinstance(overrides, Mapping):
             raise ConfigError(f"invalid configuration:\n  {CONFIG_FILE_CONTEXT_KEY}: {path} must hold a JSON object")
         merged = _deep_merge(merged, overrides)
 
+    _refuse_unknown_dotted_keys(context)
     for key in sorted(k for k in context if k.startswith(_OVERRIDE_PREFIXES)):
         _set_dotted(merged, key, context[key])
 

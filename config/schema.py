@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from aws_cdk import RemovalPolicy
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, model_validator
 
 ENVIRONMENT_NAMES: tuple[str, ...] = ("dev", "staging", "prod")
 
@@ -147,7 +147,7 @@ Region = Annotated[str, AfterValidator(_region)]
 ConnectionArn = Annotated[str, AfterValidator(_connection_arn)]
 Repository = Annotated[str, AfterValidator(_repository)]
 Branch = Annotated[str, AfterValidator(_branch)]
-RetentionDays = Annotated[int, AfterValidator(_retention)]
+RetentionDays = Annotated[StrictInt, AfterValidator(_retention)]
 Email = Annotated[str, AfterValidator(_email)]
 ResourceName = Annotated[str, AfterValidator(_name)]
 CommitUrlTemplate = Annotated[str, AfterValidator(_commit_url_template)]
@@ -198,8 +198,8 @@ class PipelineConfig(_Strict):
 class Range(_Strict):
     """A minimum and a maximum, as auto scaling takes them; equal values mean a fixed amount."""
 
-    min: int = Field(ge=1, le=40000)
-    max: int = Field(ge=1, le=40000)
+    min: StrictInt = Field(ge=1, le=40000)
+    max: StrictInt = Field(ge=1, le=40000)
 
     @model_validator(mode="after")
     def _ordered(self) -> Range:
@@ -223,13 +223,13 @@ class ApiConfig(_Strict):
     """API Gateway stage settings."""
 
     # 0 switches the stage cache off; API Gateway allows at most 3600 seconds.
-    cache_ttl_seconds: int = Field(ge=0, le=3600)
-    throttle_rate_limit: int = Field(ge=1, le=10000)
-    throttle_burst_limit: int = Field(ge=1, le=5000)
+    cache_ttl_seconds: StrictInt = Field(ge=0, le=3600)
+    throttle_rate_limit: StrictInt = Field(ge=1, le=10000)
+    throttle_burst_limit: StrictInt = Field(ge=1, le=5000)
     # Requests a day per API key of the usage plan.
-    daily_quota: int = Field(ge=1)
-    api_key_required: bool
-    waf_enabled: bool
+    daily_quota: StrictInt = Field(ge=1)
+    api_key_required: StrictBool
+    waf_enabled: StrictBool
 
 
 class CustomDomainConfig(_Strict):
@@ -242,14 +242,14 @@ class CustomDomainConfig(_Strict):
 
 
 class FunctionConfig(_Strict):
-    memory_mb: int = Field(ge=128, le=10240)
-    timeout_seconds: int = Field(ge=1, le=29)  # API Gateway's integration timeout caps it
+    memory_mb: StrictInt = Field(ge=128, le=10240)
+    timeout_seconds: StrictInt = Field(ge=1, le=29)  # API Gateway's integration timeout caps it
     # None leaves the function on the account's unreserved pool.
-    reserved_concurrency: int | None = Field(default=None, ge=1)
+    reserved_concurrency: StrictInt | None = Field(default=None, ge=1)
     # Provisioned concurrency on the live alias, scaled on utilisation; None for none.
     provisioned_concurrency: Range | None = None
     # The rollback drill: the function's /health answers 503, so the pre-traffic hook fails the deployment.
-    simulate_failure: bool = False
+    simulate_failure: StrictBool = False
 
     @model_validator(mode="after")
     def _provisioned_within_reserved(self) -> FunctionConfig:
@@ -269,30 +269,30 @@ class IngestConfig(_Strict):
     """Uploads to the staging bucket and the worker that validates and imports them."""
 
     # An upload larger than this is rejected without being read.
-    max_upload_bytes: int = Field(default=1_048_576, ge=1, le=10_485_760)
+    max_upload_bytes: StrictInt = Field(default=1_048_576, ge=1, le=10_485_760)
     # Every record of an upload is written in one DynamoDB transaction together with the upload's
     # status (100 actions at most), so an upload is imported whole or not at all.
-    max_records: int = Field(default=99, ge=1, le=99)
-    upload_url_expiry_seconds: int = Field(default=900, ge=60, le=3600)
+    max_records: StrictInt = Field(default=99, ge=1, le=99)
+    upload_url_expiry_seconds: StrictInt = Field(default=900, ge=60, le=3600)
     # Uploaded files are deleted this many days after upload (their outcome stays in the table).
-    retention_days: int = Field(default=30, ge=1, le=3650)
-    worker_memory_mb: int = Field(default=512, ge=128, le=10240)
-    worker_timeout_seconds: int = Field(default=60, ge=5, le=900)
+    retention_days: StrictInt = Field(default=30, ge=1, le=3650)
+    worker_memory_mb: StrictInt = Field(default=512, ge=128, le=10240)
+    worker_timeout_seconds: StrictInt = Field(default=60, ge=5, le=900)
     # Upper bound on concurrent worker invocations fed by the queue (SQS event source maximum concurrency).
-    worker_max_concurrency: int = Field(default=5, ge=2, le=1000)
+    worker_max_concurrency: StrictInt = Field(default=5, ge=2, le=1000)
     # Alarm when the oldest waiting upload event is older than this.
-    queue_age_alarm_seconds: int = Field(default=900, ge=60)
+    queue_age_alarm_seconds: StrictInt = Field(default=900, ge=60)
 
 
 class AlarmConfig(_Strict):
     """Thresholds of the operations alarms (evaluated over 5-minute periods)."""
 
-    lambda_errors: int = Field(ge=1)
-    lambda_throttles: int = Field(ge=1)
-    lambda_duration_p99_ms: int = Field(ge=1)
-    api_5xx_rate_percent: float = Field(gt=0, le=100)
-    api_4xx_rate_percent: float = Field(gt=0, le=100)
-    api_latency_p99_ms: int = Field(ge=1)
+    lambda_errors: StrictInt = Field(ge=1)
+    lambda_throttles: StrictInt = Field(ge=1)
+    lambda_duration_p99_ms: StrictInt = Field(ge=1)
+    api_5xx_rate_percent: StrictFloat = Field(gt=0, le=100)
+    api_4xx_rate_percent: StrictFloat = Field(gt=0, le=100)
+    api_latency_p99_ms: StrictInt = Field(ge=1)
     emails: tuple[Email, ...] = ()
 
 
@@ -330,7 +330,7 @@ class EnvironmentConfig(_Strict):
     # AccountLimit.ConcurrentExecutions; new accounts may start at 10). Lambda keeps 100 of it
     # unreserved, so reserved and provisioned concurrency must fit in the rest (`make preflight`
     # checks the real quota against this value).
-    lambda_concurrency_quota: int = Field(default=1000, ge=10)
+    lambda_concurrency_quota: StrictInt = Field(default=1000, ge=10)
     log_retention_days: RetentionDays
     function: FunctionConfig
     table_capacity: TableCapacity
@@ -414,7 +414,7 @@ class ComplianceConfig(_Strict):
     hipaa_security: PackMode = "report"
     pci_dss_321: PackMode = "report"
     # Object Lock (governance mode) keeps each run's evidence bundle unmodifiable this long.
-    evidence_retention_days: int = Field(ge=1, le=36500)
+    evidence_retention_days: StrictInt = Field(ge=1, le=36500)
 
 
 class AppConfig(_Strict):

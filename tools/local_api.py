@@ -1,5 +1,7 @@
-"""`make local-api`: the items REST API on 127.0.0.1 — HTTP requests become API Gateway (REST, proxy)
-events for the real handler, a local bearer token stands in for Cognito, and the handler's AWS calls go
+"""`make local-api`: the items REST API on 127.0.0.1 — behind API Gateway's front door as the dev template
+defines it (tools/gateway.py: methods, authorizer, API key, request validation, CORS preflight, limits),
+HTTP requests become API Gateway (REST, proxy) events for the real handler, a local bearer token stands in
+for Cognito and a local key for the usage plan's API key, and the handler's AWS calls go
 to moto in server mode, whose tables, secret, staging bucket, queues and upload rule come from the
 synthesized dev template (cdk.out). A background thread stands in for Lambda's SQS event source and
 feeds the ingest queue to the real worker handler, so uploads to the presigned URLs are processed."""
@@ -7,7 +9,6 @@ feeds the ingest queue to the real worker handler, so uploads to the presigned U
 import contextlib
 import json
 import os
-import re
 import secrets
 import sys
 import threading
@@ -18,19 +19,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tools import gateway
 from tools.lambda_assets import make_importable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STAGE = "api"
 LOCAL_CLAIMS = {"sub": "local-user", "email": "local-user@example.com", "token_use": "id"}
-# The API Gateway resources of the items API, in match order.
-RESOURCES = [
-    ("/health", re.compile(r"/health"), False),
-    ("/items/{item_id}", re.compile(r"/items/(?P<item_id>[^/]+)"), True),
-    ("/items", re.compile(r"/items"), True),
-    ("/ingest/{ingest_id}", re.compile(r"/ingest/(?P<ingest_id>[^/]+)"), True),
-    ("/ingest", re.compile(r"/ingest"), True),
-]
 POLL_SECONDS = 0.5
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -50,25 +44,33 @@ class LocalContext:
         return 10_000
 
 
-def proxy_event(method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[dict[str, Any] | None, bool]:
-    """(event, needs_auth), or (None, False) when no resource matches."""
-    parts = urlsplit(target)
-    path = parts.path.removeprefix(f"/{STAGE}") or "/"
-    found = next(((r, p.fullmatch(path), needs) for r, p, needs in RESOURCES if p.fullmatch(path)), None)
-    if found is None:
-        return None, False
-    resource, match, protected = found
-    assert match is not None
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    event: dict[str, Any] = {
+def proxy_event(
+    method: str,
+    resource: str,
+    path: str,
+    headers: list[tuple[str, str]],
+    query: list[tuple[str, str]],
+    path_parameters: dict[str, str],
+    body: bytes,
+) -> dict[str, Any]:
+    """The REST proxy event API Gateway sends: single-value maps hold the last value of a repeated header
+    or query parameter, the multi-value maps every value."""
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in headers:
+        multi_headers.setdefault(name, []).append(value)
+    multi_query: dict[str, list[str]] = {}
+    for name, value in query:
+        multi_query.setdefault(name, []).append(value)
+    single_headers = {k: v[-1] for k, v in multi_headers.items()}
+    return {
         "resource": resource,
         "path": path,
         "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": query or None,
-        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} or None,
-        "pathParameters": match.groupdict() or None,
+        "headers": single_headers,
+        "multiValueHeaders": multi_headers,
+        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": path_parameters or None,
         "stageVariables": None,
         "requestContext": {
             "resourcePath": resource,
@@ -76,32 +78,62 @@ def proxy_event(method: str, target: str, headers: dict[str, str], body: bytes) 
             "path": f"/{STAGE}{path}",
             "stage": STAGE,
             "requestId": str(uuid.uuid4()),
-            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "")},
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": single_headers.get("User-Agent", "")},
         },
         "body": body.decode("utf-8", errors="replace") if body else None,
         "isBase64Encoded": False,
     }
-    return event, protected
 
 
 def make_server(
-    lambda_handler: LambdaHandler, token: str, host: str = "127.0.0.1", port: int = 0
+    lambda_handler: LambdaHandler,
+    token: str,
+    template: dict[str, Any],
+    *,
+    api_key: str,
+    host: str = "127.0.0.1",
+    port: int = 0,
 ) -> ThreadingHTTPServer:
+    """The items API behind the API Gateway front door the template defines (tools/gateway.py)."""
+    resources = gateway.resources_from_template(template)
+
     class Handler(BaseHTTPRequestHandler):
         def _serve(self) -> None:
+            head = len(self.requestline) + sum(len(k) + len(v) for k, v in self.headers.items())
+            if head > gateway.MAX_HEADER_BYTES:
+                return self._send(gateway.Answer.error(431, "Request Header Fields Too Large"))
             length = int(self.headers.get("Content-Length") or 0)
+            if length > gateway.MAX_PAYLOAD_BYTES:
+                self.close_connection = True
+                return self._send(gateway.Answer.error(413, "Request Entity Too Large"))
             body = self.rfile.read(length) if length else b""
-            headers = {k: v for k, v in self.headers.items()}
-            event, protected = proxy_event(self.command, self.path, headers, body)
-            if event is None:  # what API Gateway answers for a path it does not know
-                return self._answer(
-                    403, {"Content-Type": "application/json"}, json.dumps({"message": "Missing Authentication Token"})
-                )
-            if protected and self.command != "OPTIONS":
-                if headers.get("Authorization", "").removeprefix("Bearer ").strip() != token:
-                    return self._answer(
-                        401, {"Content-Type": "application/json"}, json.dumps({"message": "Unauthorized"})
-                    )
+            parts = urlsplit(self.path)
+            path = parts.path.removeprefix(f"/{STAGE}") or "/"
+            found = gateway.match(resources, path)
+            method = found[0].methods.get(self.command) if found else None
+            if found is None or method is None:  # unknown paths and methods alike, HEAD and TRACE included
+                return self._send(gateway.Answer.error(403, gateway.NO_SUCH_METHOD_MESSAGE))
+            resource, path_parameters = found
+            if method.mock is not None:
+                return self._send(method.mock)
+            query = parse_qsl(parts.query, keep_blank_values=True)
+            headers = list(self.headers.items())
+            multi_query: dict[str, list[str]] = {}
+            for name, value in query:
+                multi_query.setdefault(name, []).append(value)
+            refused = gateway.refuse(
+                method,
+                headers=dict(headers),
+                query=multi_query,
+                path_parameters=path_parameters,
+                body=body,
+                token=token,
+                api_key=api_key,
+            )
+            if refused is not None:
+                return self._send(refused)
+            event = proxy_event(self.command, resource.path, path, headers, query, path_parameters, body)
+            if method.authorized:
                 event["requestContext"]["authorizer"] = {
                     "claims": dict(LOCAL_CLAIMS),
                     "principalId": LOCAL_CLAIMS["sub"],
@@ -109,18 +141,22 @@ def make_server(
             response = lambda_handler(event, LocalContext())
             out_headers = {k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()}
             out_headers.update(response.get("headers") or {})
-            self._answer(response["statusCode"], out_headers, response.get("body") or "")
+            self._send(gateway.Answer(response["statusCode"], out_headers, response.get("body") or ""))
 
-        def _answer(self, status: int, headers: dict[str, str], body: str) -> None:
-            payload = body.encode()
-            self.send_response(status)
-            for name, value in headers.items():
+        def _send(self, answer: gateway.Answer) -> None:
+            payload = b"" if self.command == "HEAD" else answer.body.encode()
+            self.send_response(answer.status)
+            for name, value in answer.headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _serve
+        def __getattr__(self, name: str) -> Any:
+            # Every method a client may send (HEAD, TRACE, anything) reaches the front door, as in API Gateway.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:
             sys.stderr.write(f"local-api {self.command} {self.path} -> {args[1] if len(args) > 1 else ''}\n")
@@ -170,9 +206,10 @@ def main() -> int:
     if not templates:
         print("cdk.out has no dev stage: run `make synth` first", file=sys.stderr)
         return 1
+    template = json.loads(templates[0].read_text(encoding="utf-8"))
     moto, endpoint = start_moto()
     try:
-        resources = create_items_resources(endpoint, json.loads(templates[0].read_text(encoding="utf-8")))
+        resources = create_items_resources(endpoint, template)
         os.environ.update(function_environment(resources, endpoint))
         make_importable()
         from items_runtime.api import lambda_handler
@@ -180,10 +217,12 @@ def main() -> int:
 
         stop_worker = start_worker(endpoint, resources.ingest_queue_url, worker_handler)
         token = os.environ.get("LOCAL_API_TOKEN") or secrets.token_urlsafe(24)
-        server = make_server(lambda_handler, token, port=int(os.environ.get("PORT", "8080")))
+        api_key = os.environ.get("LOCAL_API_KEY") or secrets.token_urlsafe(24)
+        server = make_server(lambda_handler, token, template, api_key=api_key, port=int(os.environ.get("PORT", "8080")))
         host, port = server.server_address[:2]
         print(f"items API on http://{host!s}:{port}/{STAGE}/  (AWS emulated at {endpoint})")
         print(f"send: Authorization: Bearer {token}")
+        print(f"      X-Api-Key: {api_key}")
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
         stop_worker()

@@ -23,6 +23,13 @@ ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Ke
 WAF_REQUESTS_PER_5_MINUTES_PER_IP = 2000
 
 
+def _every_content_type(model: apigw.IModel) -> dict[str, apigw.IModel]:
+    """API Gateway validates a body only against the model of its Content-Type, and not at all when none
+    matches; `$default` covers every other content type, so no body reaches the function unvalidated
+    (the function then answers 415 to any type but application/json)."""
+    return {"application/json": model, "$default": model}
+
+
 class ItemsRestApi(Construct):
     def __init__(
         self,
@@ -152,7 +159,7 @@ class ItemsRestApi(Construct):
             **protected,
         )
         items.add_method(
-            "POST", request_models={"application/json": item_model}, request_validator=validate_body, **protected
+            "POST", request_models=_every_content_type(item_model), request_validator=validate_body, **protected
         )
 
         item = items.add_resource("{item_id}")
@@ -167,7 +174,7 @@ class ItemsRestApi(Construct):
         item.add_method(
             "PUT",
             request_parameters=path_parameter,
-            request_models={"application/json": item_model},
+            request_models=_every_content_type(item_model),
             request_validator=validate_body,
             **protected,
         )
@@ -182,7 +189,7 @@ class ItemsRestApi(Construct):
         )
         ingest = api.root.add_resource("ingest")
         ingest.add_method(
-            "POST", request_models={"application/json": ingest_model}, request_validator=validate_body, **protected
+            "POST", request_models=_every_content_type(ingest_model), request_validator=validate_body, **protected
         )
         ingest.add_resource("{ingest_id}").add_method(
             "GET",

@@ -45,6 +45,10 @@ def _property(name: str, schema: dict[str, Any]) -> apigw.JsonSchema:
     if schema.get("type") not in _TYPES:
         raise UnsupportedSchemaError(f"property {name!r}: only scalar types are translated, got {schema}")
     limits = {_LIMITS[k]: _limit(v) for k, v in schema.items() if k in _LIMITS}
+    if schema["type"] == "integer":
+        # The document's integer (JSON Schema 2020-12) includes 117.0; draft 4's does not. A number that
+        # is a multiple of 1 is the same set of values in both.
+        return apigw.JsonSchema(type=apigw.JsonSchemaType.NUMBER, multiple_of=1, **limits)
     return apigw.JsonSchema(type=_TYPES[schema["type"]], **limits)
 
 

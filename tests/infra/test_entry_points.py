@@ -115,3 +115,20 @@ def test_python_app_reports_a_bad_config_file_and_exits_2(tmp_path: Path) -> Non
     assert result.returncode == 2
     assert "pipeline.region: 'mars' is not an AWS region name" in result.stderr
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_python_app_py_refuses_arguments_it_would_ignore() -> None:
+    result = subprocess.run(
+        [sys.executable, "app.py", "-c", "environments.prod.account=444455556666"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("synth stopped: python app.py takes no arguments (got '-c environments.prod.account=444455556666')")
+    )

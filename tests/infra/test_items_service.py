@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from services.items.asset import OPENAPI_DOCUMENT
 from services.platform.lambda_runtime import POWERTOOLS_LAYER_VERSION
 from tests.synth_fixtures import Synthesized, only_resource, resource_with_prefix, resources_of
 
@@ -341,8 +342,10 @@ def test_request_bodies_are_validated_against_the_item_model(templates: dict[str
     assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
     assert schema["required"] == ["name"]
     assert schema["additionalProperties"] is False
-    assert schema["properties"]["name"] == {"type": "string", "minLength": 1, "maxLength": 200}
-    assert schema["properties"]["quantity"] == {"type": "integer", "minimum": 0, "maximum": 1000000}
+    document = json.loads(OPENAPI_DOCUMENT.read_text(encoding="utf-8"))
+    name_pattern = document["components"]["schemas"]["ItemIn"]["properties"]["name"]["pattern"]
+    assert schema["properties"]["name"] == {"type": "string", "minLength": 1, "maxLength": 200, "pattern": name_pattern}
+    assert schema["properties"]["quantity"] == {"type": "number", "multipleOf": 1, "minimum": 0, "maximum": 1000000}
     validators = {k: v["Properties"] for k, v in resources_of(template, "AWS::ApiGateway::RequestValidator").items()}
     methods = _methods(template)
     ingest_schema = resource_with_prefix(template, "AWS::ApiGateway::Model", "ApiRestApiIngestModel")["Properties"]
@@ -352,7 +355,9 @@ def test_request_bodies_are_validated_against_the_item_model(templates: dict[str
     for route in (("items", "POST"), ("{item_id}", "PUT"), ("ingest", "POST")):
         validator = validators[methods[route]["RequestValidatorId"]["Ref"]]
         assert validator["ValidateRequestBody"] is True
-        assert "ApplicationJson" in json.dumps(methods[route]["RequestModels"]) or methods[route]["RequestModels"]
+        models = methods[route]["RequestModels"]
+        assert set(models) == {"application/json", "$default"}, "every content type is validated"
+        assert models["application/json"] == models["$default"]
     for route in (("{item_id}", "GET"), ("{item_id}", "DELETE")):
         assert methods[route]["RequestParameters"] == {"method.request.path.item_id": True}
         assert validators[methods[route]["RequestValidatorId"]["Ref"]]["ValidateRequestParameters"] is True

@@ -1,6 +1,7 @@
 """Integration tests: the real handlers with real boto3 clients against moto on 127.0.0.1, whose
 resources come from the synthesized dev template."""
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -8,6 +9,10 @@ import pytest
 
 from tests.synth_fixtures import Synthesized
 from tools.emulator import ItemsResources, client_environment, create_items_resources, start_moto
+from tools.local_api import make_server, start_worker
+
+TOKEN = "local-test-token"  # noqa: S105 - the local stand-in for a Cognito token
+API_KEY = "local-test-api-key"
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +65,18 @@ def ingest_worker(items_resources: ItemsResources, monkeypatch: pytest.MonkeyPat
     dependencies.clear()
     yield handler
     dependencies.clear()
+
+
+@pytest.fixture
+def local_api(
+    items_handler: Any, ingest_worker: Any, items_resources: ItemsResources, synthesized: Synthesized
+) -> Iterator[str]:
+    server = make_server(items_handler.lambda_handler, TOKEN, synthesized.stage_template("dev"), api_key=API_KEY)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    stop_worker = start_worker(items_resources.endpoint, items_resources.ingest_queue_url, ingest_worker.lambda_handler)
+    host, port = server.server_address[:2]
+    yield f"http://{host}:{port}/api/"
+    stop_worker()
+    server.shutdown()
+    thread.join(timeout=10)

@@ -1,40 +1,27 @@
 """The local API: real HTTP on 127.0.0.1 into the real handler over the emulated AWS; the post-deploy
 smoke tests (tests/e2e) pass against it exactly as the pipeline runs them against a deployed stage."""
 
+import http.client
 import json
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tools.emulator import ItemsResources
-from tools.local_api import make_server, start_worker
+from tests.integration.conftest import API_KEY, TOKEN
 
-TOKEN = "local-test-token"  # noqa: S105 - the local stand-in for a Cognito token
-
-
-@pytest.fixture
-def local_api(items_handler: Any, ingest_worker: Any, items_resources: ItemsResources) -> Iterator[str]:
-    server = make_server(items_handler.lambda_handler, TOKEN)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    stop_worker = start_worker(items_resources.endpoint, items_resources.ingest_queue_url, ingest_worker.lambda_handler)
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}/api/"
-    stop_worker()
-    server.shutdown()
-    thread.join(timeout=10)
+CREDENTIALS = {"Authorization": f"Bearer {TOKEN}", "X-Api-Key": API_KEY}
 
 
 def _request(url: str, method: str = "GET", body: Any = None, token: str | None = TOKEN) -> tuple[int, Any]:
-    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    headers = {"Content-Type": "application/json", "X-Api-Key": API_KEY}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
@@ -87,3 +74,81 @@ def test_an_upload_is_imported_over_http(local_api: str) -> None:
             break
         time.sleep(0.2)
     assert (job["status"], job["imported"]) == ("ACCEPTED", 1)
+
+
+# --- what API Gateway answers before the function runs, answered the same way locally -------------------
+
+
+def _raw(
+    local_api: str, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    address = local_api.removeprefix("http://").split("/")[0]
+    connection = http.client.HTTPConnection(address, timeout=10)
+    try:
+        connection.request(method, "/api" + path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PATCH", "FOO"])
+def test_a_method_the_resource_does_not_define_is_403_missing_authentication_token(local_api: str, method: str) -> None:
+    status, headers, body = _raw(local_api, method, "/health")
+    assert (status, json.loads(body)) == (403, {"message": "Missing Authentication Token"})
+    assert headers["content-type"] == "application/json"
+
+
+def test_head_is_a_method_no_resource_defines(local_api: str) -> None:
+    status, _, body = _raw(local_api, "HEAD", "/health")
+    assert (status, body) == (403, b"")
+
+
+def test_a_cors_preflight_is_answered_by_the_gateway_without_a_token(local_api: str) -> None:
+    status, headers, body = _raw(
+        local_api, "OPTIONS", "/items", {"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"}
+    )
+    assert (status, body) == (204, b"")
+    assert headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert "POST" in headers["access-control-allow-methods"].split(",")
+    assert "Idempotency-Key" in headers["access-control-allow-headers"].split(",")
+
+
+def test_headers_beyond_api_gateways_limit_are_refused(local_api: str) -> None:
+    status, _, body = _raw(local_api, "GET", "/health", {"X-Padding": "x" * 60_000})
+    assert (status, json.loads(body)) == (431, {"message": "Request Header Fields Too Large"})
+
+
+def test_without_the_api_key_a_protected_route_is_403_forbidden(local_api: str) -> None:
+    status, _, body = _raw(local_api, "GET", "/items", {"Authorization": f"Bearer {TOKEN}"})
+    assert (status, json.loads(body)) == (403, {"message": "Forbidden"})
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", b'{"name": 7}'),
+        ("application/json", b"[" * 20_000 + b"]" * 20_000),
+        ("application/json-patch+json", b'{"name": "x", "quantity": ' + b"9" * 5000 + b"}"),
+        ("application/x-www-form-urlencoded", b"name=x"),
+    ],
+    ids=["wrong-type", "deep", "huge-number-as-json-patch", "form"],
+)
+def test_a_body_the_request_model_refuses_is_400_invalid_request_body_whatever_its_content_type(
+    local_api: str, content_type: str, body: bytes
+) -> None:
+    status, _, answer = _raw(local_api, "POST", "/items", {**CREDENTIALS, "Content-Type": content_type}, body)
+    assert (status, json.loads(answer)) == (400, {"message": "Invalid request body"})
+
+
+def test_a_valid_body_sent_as_another_content_type_is_415_from_the_function(local_api: str) -> None:
+    status, _, answer = _raw(
+        local_api, "POST", "/items", {**CREDENTIALS, "Content-Type": "text/plain"}, b'{"name": "x"}'
+    )
+    assert status == 415
+    assert json.loads(answer)["message"].endswith("send the request body as application/json")
+
+
+def test_a_repeated_query_parameter_reaches_the_function_with_every_value(local_api: str) -> None:
+    status, _, answer = _raw(local_api, "GET", "/items?limit=5&limit=7", CREDENTIALS)
+    assert (status, json.loads(answer)) == (400, {"message": "query parameter 'limit' is given 2 times: give it once"})

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from config import loading
 from config.loading import ConfigError, load_config, parse_config, refuse_uncommitted
 from tests.conftest import REPO_ROOT
 
@@ -475,3 +476,107 @@ def test_a_committed_config_file_inside_the_repository_is_read(monkeypatch: pyte
     monkeypatch.delenv("LOCAL_EXPERIMENT", raising=False)
     config = load_config(_context(config_file="tests/fixtures/config/accounts.json"), base_dir=REPO_ROOT)
     assert config.environments["prod"].account == "444455556666"
+
+
+# --- every bad configuration input stops synth naming the key or file; nothing is silently ignored ------
+
+
+def _load_file(tmp_path: Path, content: bytes) -> str:
+    (tmp_path / "c.json").write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        load_config(_context(config_file="c.json"), base_dir=tmp_path)
+    return str(caught.value)
+
+
+def _load_context(**extra: Any) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_config(_context(**extra))
+    return str(caught.value)
+
+
+BAD_INPUTS: list[tuple[str, Any, str]] = [
+    (
+        "config file in Latin-1, not UTF-8",
+        lambda tmp: _load_file(tmp, '{"pipeline": {"branch": "caf\u00e9"}}'.encode("latin-1")),
+        "config_file: {tmp}/c.json is not UTF-8 text (byte 0xe9 at offset 28)",
+    ),
+    (
+        "config file in UTF-16",
+        lambda tmp: _load_file(tmp, '{"pipeline": {}}'.encode("utf-16-le")),
+        "config_file: {tmp}/c.json is not valid JSON",
+    ),
+    (
+        "misspelled top-level prefix of an override",
+        lambda tmp: _load_context(**{"environment.prod.account": "abc"}),
+        "environment.prod.account: 'environment' is not a configuration section (pipeline, environments, compliance)",
+    ),
+    (
+        "misspelled key deep in an override",
+        lambda tmp: _load_context(**{"environments.prod.function.memroy_mb": "512"}),
+        "environments.prod.function.memroy_mb: is not a known setting",
+    ),
+    (
+        "misspelled key deep in the config file",
+        lambda tmp: _load_file(tmp, b'{"environments": {"dev": {"ingest": {"max_record": 5}}}}'),
+        "environments.dev.ingest.max_record: is not a known setting",
+    ),
+    (
+        "misspelled top-level key in the config file",
+        lambda tmp: _load_file(tmp, b'{"pipelines": {"branch": "main"}}'),
+        "pipelines: is not a known setting",
+    ),
+    (
+        "boolean where an integer is expected",
+        lambda tmp: _error(_with("environments.dev.function.memory_mb", True)),
+        "environments.dev.function.memory_mb: True: input should be a valid integer",
+    ),
+    (
+        "boolean where a number is expected",
+        lambda tmp: _error(_with("environments.prod.alarms.api_5xx_rate_percent", True)),
+        "environments.prod.alarms.api_5xx_rate_percent: True: input should be a valid number",
+    ),
+    (
+        "integer where a boolean is expected",
+        lambda tmp: _error(_with("environments.dev.api.waf_enabled", 1)),
+        "environments.dev.api.waf_enabled: 1: input should be a valid boolean",
+    ),
+    (
+        "text where an integer is expected",
+        lambda tmp: _error(_with("environments.dev.table_capacity.read", {"min": "1", "max": 5})),
+        "environments.dev.table_capacity.read.min: '1': input should be a valid integer",
+    ),
+    (
+        "a fraction where an integer is expected",
+        lambda tmp: _error(_with("environments.dev.log_retention_days", 7.5)),
+        "environments.dev.log_retention_days: 7.5: input should be a valid integer",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "load", "expected"), BAD_INPUTS, ids=[case for case, _, _ in BAD_INPUTS])
+def test_every_bad_configuration_input_stops_synth_naming_the_key_or_file(
+    tmp_path: Path, case: str, load: Any, expected: str
+) -> None:
+    message = load(tmp_path)
+    assert expected.format(tmp=tmp_path) in message, case
+    assert message.startswith("invalid configuration:\n  ")
+    assert all(line.startswith("  ") for line in message.splitlines()[1:]), "one line per problem"
+
+
+def test_a_cdk_json_that_is_not_utf8_stops_synth_naming_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    broken = tmp_path / "cdk.json"
+    broken.write_bytes(b'{"context": {"config": "\xff"}}')
+    monkeypatch.setattr(loading, "CDK_JSON", broken)
+    with pytest.raises(ConfigError, match=r"cdk\.json: .*cdk\.json is not UTF-8 text \(byte 0xff at offset 24\)"):
+        loading.cdk_json_context()
+
+
+def test_cdk_feature_flags_and_lookups_are_not_taken_for_overrides() -> None:
+    context = _context(
+        **{
+            "@aws-cdk/aws-lambda:recognizeVersionProps": True,
+            "aws:cdk:enable-asset-metadata": True,
+            "hosted-zone:account=111111111111:domainName=example.com:region=eu-west-1": {"Id": "Z1"},
+        }
+    )
+    assert load_config(context).pipeline.branch == "main"

@@ -71,13 +71,21 @@ def test_deeply_nested_json_is_an_invalid_record_not_a_crash() -> None:
 
 
 def test_csv_rows_become_items_with_quoting_and_optional_columns() -> None:
-    data = b'Name,Quantity,Description\r\nBolt,10,"M6, zinc"\r\n"Multi\r\nline",,\r\n'
+    data = b'Name,Quantity,Description\r\nBolt,10,"M6, zinc"\r\nNut,,"Multi\r\nline"\r\n'
     result = validate_upload(data, "csv", **LIMITS)
     assert isinstance(result, Valid)
     assert [(line, i.name, i.quantity, i.description) for line, i in result.records] == [
         (2, "Bolt", 10, "M6, zinc"),
-        (3, "Multi\r\nline", 0, ""),
+        (3, "Nut", 0, "Multi\r\nline"),
     ]
+
+
+def test_an_uploaded_name_follows_the_apis_text_rules() -> None:
+    data = b'name\n"Multi\nline"\n"\xe2\x80\x8b"\n'  # a line break; a zero-width space only
+    result = validate_upload(data, "csv", **LIMITS)
+    assert isinstance(result, Invalid)
+    assert [e.line for e in result.errors] == [2, 4]
+    assert all("a name needs a visible character" in e.message for e in result.errors)
 
 
 def test_csv_rows_with_bad_values_or_field_counts_are_invalid_records() -> None:

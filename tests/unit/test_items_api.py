@@ -158,7 +158,7 @@ def test_items_routes_refuse_requests_without_a_verified_identity(
 def test_malformed_json_is_400(world: World) -> None:
     status, body, _ = invoke(rest_event("POST", "/items", raw_body='{"name": "x",', claims=CALLER))
     assert status == 400
-    assert body["message"] == "request body is not valid JSON"
+    assert body["message"].startswith("request body is not valid JSON")
     assert not world.repository.items
 
 
@@ -175,6 +175,17 @@ def test_malformed_json_is_400(world: World) -> None:
         ({"name": "x", "description": "d" * 2001}, "body.description"),
         ({"description": "no name"}, "body.name"),
         ({"name": "x", "colour": "red"}, "body.colour"),
+        ({"name": "x", "quantity": 117.5}, "body.quantity"),
+        ({"name": "x", "quantity": True}, "body.quantity"),
+        ({"name": "\u200b\u2060\ufeff"}, "body.name"),
+        ({"name": "\u3164"}, "body.name"),
+        ({"name": "nul\u0000inside"}, "body.name"),
+        ({"name": "bell\u0007"}, "body.name"),
+        ({"name": "line\nbreak"}, "body.name"),
+        ({"name": "lone \ud800 surrogate"}, "body.name"),
+        ({"name": "  " + "x" * 199}, "body.name"),
+        ({"name": "x", "description": "escape\u001b[31m"}, "body.description"),
+        ({"name": "x", "description": "\u200b \u00a0"}, "body.description"),
     ],
     ids=[
         "quantity-text",
@@ -187,6 +198,17 @@ def test_malformed_json_is_400(world: World) -> None:
         "description-too-long",
         "name-missing",
         "unknown-field",
+        "quantity-with-a-fraction",
+        "quantity-boolean",
+        "name-of-invisible-characters",
+        "name-of-a-hangul-filler",
+        "name-holding-nul",
+        "name-holding-a-control-character",
+        "name-holding-a-line-break",
+        "name-holding-a-lone-surrogate",
+        "name-too-long-before-trimming",
+        "description-holding-an-escape-sequence",
+        "description-of-invisible-characters",
     ],
 )
 def test_invalid_bodies_are_422_naming_the_field(world: World, payload: Any, location: str) -> None:
@@ -283,10 +305,10 @@ def test_creates_without_a_key_are_not_deduplicated(world: World) -> None:
 
 
 @pytest.mark.parametrize("key", ["short", "has spaces in it", "x" * 129, "ümlaut-key-0001"])
-def test_malformed_idempotency_key_is_400(world: World, key: str) -> None:
+def test_malformed_idempotency_key_is_422_naming_the_header(world: World, key: str) -> None:
     status, body, _ = create({"name": "Widget"}, headers={"Idempotency-Key": key})
-    assert status == 400
-    assert "Idempotency-Key must match" in body["message"]
+    assert status == 422
+    assert [e["location"] for e in body["errors"]] == ["header.idempotency-key"]
     assert not world.repository.items
 
 
@@ -348,5 +370,145 @@ def test_a_bodiless_request_with_a_non_json_content_type_is_415(world: World, co
     # Found by the fuzzer: Powertools refuses the content type before the route runs.
     status, body, _ = invoke(rest_event("POST", "/items", headers={"Content-Type": content_type}))
     assert status == 415
-    assert body == {"message": "send the request body as application/json"}
+    assert body["message"].endswith("send the request body as application/json")
     assert not world.repository.items
+
+
+# --- hostile input: whatever API Gateway can deliver gets a 4xx JSON message, never a 5xx ----------
+
+BODY_ROUTES = [
+    ("POST", "/items", "/items", None),
+    ("PUT", f"/items/{'a' * 32}", ITEM_RESOURCE, {"item_id": "a" * 32}),
+    ("POST", "/ingest", "/ingest", None),
+]
+
+
+def _send(
+    method: str, path: str, resource: str, path_parameters: dict[str, str] | None, raw_body: str, content_type: str
+) -> tuple[int, Any, dict[str, str]]:
+    event = rest_event(
+        method, path, resource=resource, path_parameters=path_parameters, raw_body=raw_body, claims=CALLER
+    )
+    for field in ("headers", "multiValueHeaders"):
+        event[field].pop("Content-Type", None)
+    if content_type:
+        event["headers"]["Content-Type"] = content_type
+        event["multiValueHeaders"]["Content-Type"] = [content_type]
+    return invoke(event)
+
+
+@pytest.mark.parametrize(("method", "path", "resource", "path_parameters"), BODY_ROUTES)
+def test_a_body_nested_twenty_thousand_levels_deep_is_400(
+    world: World, method: str, path: str, resource: str, path_parameters: dict[str, str] | None
+) -> None:
+    deep = "[" * 20_000 + "]" * 20_000  # 40 KB, under the 64 KiB limit
+    status, body, _ = _send(method, path, resource, path_parameters, deep, "application/json")
+    assert status == 400
+    assert body["message"] == "request body is not valid JSON: nested deeper than 32 levels"
+    assert not world.repository.items
+
+
+@pytest.mark.parametrize(("method", "path", "resource", "path_parameters"), BODY_ROUTES)
+def test_an_integer_of_five_thousand_digits_is_400(
+    world: World, method: str, path: str, resource: str, path_parameters: dict[str, str] | None
+) -> None:
+    huge = '{"name": "x", "quantity": ' + "9" * 5000 + "}"
+    status, body, _ = _send(method, path, resource, path_parameters, huge, "application/json")
+    assert status == 400
+    assert body["message"] == "request body is not valid JSON: a number longer than 64 digits"
+
+
+def test_a_body_of_many_unterminated_quotes_is_refused_quickly(world: World) -> None:
+    # One pass over the text: a pattern that rescans from every quote would take minutes here.
+    status = _send("POST", "/items", "/items", None, '"' + '\\"' * 20_000, "application/json")[0]
+    assert status == 400
+
+
+def test_a_key_given_twice_is_400_naming_it(world: World) -> None:
+    status, body, _ = _send("POST", "/items", "/items", None, '{"name": "a", "name": "b"}', "application/json")
+    assert status == 400
+    assert body["message"] == "request body is not valid JSON: the key 'name' appears twice in one object"
+    assert not world.repository.items
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_json_number_constants_are_400(world: World, constant: str) -> None:
+    raw = '{"name": "x", "quantity": ' + constant + "}"
+    status, body, _ = _send("POST", "/items", "/items", None, raw, "application/json")
+    assert status == 400
+    assert body["message"] == f"request body is not valid JSON: {constant} is not a JSON value"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "APPLICATION/JSON", "Application/Json; charset=UTF-8", 'application/json;charset="utf-8"'],
+)
+def test_json_media_types_are_matched_case_insensitively_with_a_utf8_charset(world: World, content_type: str) -> None:
+    status, _, _ = _send("POST", "/items", "/items", None, '{"name": "Widget"}', content_type)
+    assert status == 201
+
+
+@pytest.mark.parametrize(("method", "path", "resource", "path_parameters"), BODY_ROUTES)
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "",
+        "application/jsonx",
+        "application/json-patch+json",
+        "application/merge-patch+json",
+        "text/json",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=xyz",
+        "text/plain",
+        "application/json; charset=latin-1",
+        "application/json; version=2",
+    ],
+    ids=[
+        "none",
+        "jsonx",
+        "json-patch",
+        "merge-patch",
+        "text-json",
+        "form",
+        "multipart",
+        "text",
+        "latin-1",
+        "other-parameter",
+    ],
+)
+def test_a_body_not_declared_as_utf8_json_is_415(
+    world: World,
+    method: str,
+    path: str,
+    resource: str,
+    path_parameters: dict[str, str] | None,
+    content_type: str,
+) -> None:
+    raw = "name=x" if "form" in content_type else '{"name": "Widget"}'
+    status, body, _ = _send(method, path, resource, path_parameters, raw, content_type)
+    assert status == 415
+    assert body["message"].endswith("send the request body as application/json")
+    assert not world.repository.items
+
+
+def test_a_query_parameter_given_twice_is_400_in_every_event_shape(world: World) -> None:
+    event = rest_event("GET", "/items", query={"limit": "7"}, claims=CALLER)
+    event["multiValueQueryStringParameters"] = {"limit": ["5", "7"]}  # what API Gateway sends for ?limit=5&limit=7
+    status, body, _ = invoke(event)
+    assert status == 400
+    assert body == {"message": "query parameter 'limit' is given 2 times: give it once"}
+
+
+def test_a_name_is_stored_without_surrounding_white_space_but_keeps_inner_characters(world: World) -> None:
+    status, body, _ = create({"name": "  Caf\u00e9 \u2014 \U0001f600 ", "description": "two\nlines\ttabbed"})
+    assert status == 201
+    assert body["name"] == "Caf\u00e9 \u2014 \U0001f600"
+    assert body["description"] == "two\nlines\ttabbed"
+
+
+@pytest.mark.parametrize("written", ["117", "117.0", "1.17e2", "117E0"])
+def test_a_whole_quantity_is_the_same_number_however_it_is_written(world: World, written: str) -> None:
+    status, body, _ = invoke(
+        rest_event("POST", "/items", raw_body='{"name": "x", "quantity": ' + written + "}", claims=CALLER)
+    )
+    assert (status, body["quantity"]) == (201, 117)

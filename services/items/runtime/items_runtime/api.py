@@ -14,7 +14,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -32,8 +33,13 @@ from .errors import (
 from .logic import ingest as ingest_logic
 from .logic import items as logic
 from .models import (
+    CURSOR_MAX_LENGTH,
+    CURSOR_PATTERN,
     IDEMPOTENCY_KEY_PATTERN,
     ITEM_ID_PATTERN,
+    ErrorBody,
+    Health,
+    HealthFailing,
     IngestJob,
     IngestRequest,
     IngestTicket,
@@ -42,13 +48,78 @@ from .models import (
     ItemPage,
 )
 from .observability import logger, metrics, tracer
+from .request_body import UnsupportedMediaTypeError, json_media_type
+from .request_body import loads as load_json
 from .settings import api_settings, cors_origins
 from .wiring import api as deps
 
 MAX_BODY_BYTES = 64 * 1024
+# Every POST and PUT of this API takes a JSON body; no other method reads one.
+BODY_METHODS = frozenset({"POST", "PUT"})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 ItemId = Annotated[str, Path(pattern=ITEM_ID_PATTERN, description="32 lower-case hex characters")]
 IngestId = ItemId  # ingest ids have the shape of item ids
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=IDEMPOTENCY_HEADER,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="Makes a retry safe: a request with the key and body of an earlier one gets the earlier "
+        "answer instead of creating again (per caller and route, for 24 hours).",
+    ),
+]
+# What the document declares (tools/openapi.py): the Cognito authorizer and the usage plan's API key.
+# API Gateway checks both before the function runs.
+PROTECTED: list[dict[str, list[str]]] = [{"CognitoUserPool": [], "ApiKey": []}]
+
+
+def _answers(success: dict[int, OpenAPIResponse], *statuses: int) -> dict[int, OpenAPIResponse]:
+    """The responses an operation documents: its success, then every error status it can answer, each
+    with the error body. 400, 403, 413, 429 and 431 can answer any request (a query parameter given twice
+    or a body API Gateway's model refuses, the WAF or a missing API key, a body over 64 KiB, throttling,
+    headers over API Gateway's limit)."""
+    errors = {
+        400: "Malformed request: the body is not valid JSON or not what the request model allows (API "
+        "Gateway: Invalid request body), a query parameter is given more than once, or a list cursor this "
+        "API did not issue",
+        401: "No valid Cognito ID token in the Authorization header",
+        403: "Refused by API Gateway: no valid API key in X-Api-Key where one is required, or the WAF",
+        404: "No such item or upload of this caller",
+        409: "A request with this Idempotency-Key is still in progress; retry after Retry-After seconds",
+        413: "The request body exceeds 64 KiB",
+        415: "The request body is not declared as application/json (charset utf-8 at most)",
+        422: "A field or parameter is invalid (`errors` names each), or the Idempotency-Key was used with another body",
+        429: "Throttled by the stage or the usage plan",
+        431: "The request line and headers exceed API Gateway's 10 240 bytes",
+        503: "The table is busy; nothing was written, retry after Retry-After seconds",
+    }
+    retry_after: dict[str, OpenAPIResponseHeader] = {
+        "Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}
+    }
+    answers = dict(success)
+    for status in sorted({400, 403, 413, 429, 431, *statuses}):
+        answer: OpenAPIResponse = {
+            "description": errors[status],
+            "content": {content_types.APPLICATION_JSON: {"model": ErrorBody}},
+        }
+        if status in (409, 503):
+            answer["headers"] = retry_after
+        answers[status] = answer
+    return answers
+
+
+def _ok(model: type[Any], description: str = "Successful Response") -> dict[int, OpenAPIResponse]:
+    return {200: {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}}
+
+
+def _created(model: type[Any]) -> dict[int, OpenAPIResponse]:
+    return {
+        201: {
+            "description": "Created",
+            "headers": {"Location": {"description": "Where the new resource is", "schema": {"type": "string"}}},
+            "content": {content_types.APPLICATION_JSON: {"model": model}},
+        }
+    }
 
 
 def _cors() -> CORSConfig:
@@ -61,7 +132,7 @@ def _cors() -> CORSConfig:
     )
 
 
-app = APIGatewayRestResolver(enable_validation=True, cors=_cors())
+app = APIGatewayRestResolver(enable_validation=True, cors=_cors(), json_body_deserializer=load_json)
 
 
 def _json(status: HTTPStatus, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
@@ -99,53 +170,98 @@ def _start_ingest(request: dict[str, Any]) -> dict[str, Any]:
     return ticket.model_dump()
 
 
-def _once_per_key(operation: Callable[[dict[str, Any]], dict[str, Any]], payload: dict[str, Any]) -> dict[str, Any]:
+def _once_per_key(
+    operation: Callable[[dict[str, Any]], dict[str, Any]], payload: dict[str, Any], key: str | None
+) -> dict[str, Any]:
     """Run a create; with an Idempotency-Key header, a retry with the same key and body gets the first
     answer back instead of creating again."""
     caller = _caller()
-    key = app.current_event.headers.get(IDEMPOTENCY_HEADER)  # case-insensitive in Powertools v3
     if key is None:
         return operation({"caller": caller, "payload": payload})
-    if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+    if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):  # the router checked it; kept should a route forget
         raise InvalidIdempotencyKeyError(f"{IDEMPOTENCY_HEADER} must match {IDEMPOTENCY_KEY_PATTERN}")
     # Keys are scoped per operation, so one key sent to two routes stays two requests.
     scoped = f"{operation.__name__.strip('_')}:{key}"
     return deps.run_idempotently(operation, {"caller": caller, "key": scoped, "payload": payload})
 
 
-@app.get("/health", summary="Liveness check", tags=["health"])
+@app.get(
+    "/health",
+    summary="Liveness check",
+    tags=["health"],
+    responses=_answers(
+        {
+            **_ok(Health, "The function answers"),
+            503: {
+                "description": "The function is deliberately failing (the rollback drill)",
+                "content": {content_types.APPLICATION_JSON: {"model": HealthFailing}},
+            },
+        }
+    ),
+)
 def health() -> Response[str]:
     if api_settings().simulate_failure:  # the rollback drill (dev only, see README)
         return _json(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "failing", "message": "SIMULATE_FAILURE is set"})
     return _json(HTTPStatus.OK, {"status": "ok"})
 
 
-@app.post("/items", summary="Create an item", tags=["items"], responses={201: {"description": "Created"}})
+@app.post(
+    "/items",
+    summary="Create an item",
+    tags=["items"],
+    security=PROTECTED,
+    responses=_answers(_created(Item), 401, 409, 415, 422, 503),
+)
 @tracer.capture_method
-def create_item(payload: ItemIn) -> Response[str]:
-    item = Item.model_validate(_once_per_key(_create, payload.model_dump()))
+def create_item(payload: ItemIn, idempotency_key: IdempotencyKey = None) -> Response[str]:
+    item = Item.model_validate(_once_per_key(_create, payload.model_dump(), idempotency_key))
     metrics.add_metric(name="ItemCreated", unit=MetricUnit.Count, value=1)
     return _json(HTTPStatus.CREATED, item.model_dump_json(), headers={"Location": f"/items/{item.id}"})
 
 
-@app.get("/items", summary="List items, newest first", tags=["items"])
+@app.get(
+    "/items",
+    summary="List items, newest first",
+    tags=["items"],
+    security=PROTECTED,
+    responses=_answers(_ok(ItemPage), 401, 422, 503),
+)
 @tracer.capture_method
 def list_items(
-    limit: Annotated[int, Query(ge=1, le=logic.MAX_PAGE_SIZE)] = logic.DEFAULT_PAGE_SIZE,
-    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+    limit: Annotated[int, Query(ge=1, le=logic.MAX_PAGE_SIZE, description="Items per page")] = logic.DEFAULT_PAGE_SIZE,
+    next_token: Annotated[
+        str | None,
+        Query(
+            pattern=CURSOR_PATTERN,
+            max_length=CURSOR_MAX_LENGTH,
+            description="The next_token of the previous page, as this API issued it (a token it did not issue is 400)",
+        ),
+    ] = None,
 ) -> ItemPage:
     _caller()
     return logic.list_items(deps.repository(), deps.page_signer, limit, next_token)
 
 
-@app.get("/items/<item_id>", summary="Read an item", tags=["items"])
+@app.get(
+    "/items/<item_id>",
+    summary="Read an item",
+    tags=["items"],
+    security=PROTECTED,
+    responses=_answers(_ok(Item), 401, 404, 422, 503),
+)
 @tracer.capture_method
 def get_item(item_id: ItemId) -> Item:
     _caller()
     return logic.get_item(deps.repository(), item_id)
 
 
-@app.put("/items/<item_id>", summary="Replace an item", tags=["items"])
+@app.put(
+    "/items/<item_id>",
+    summary="Replace an item",
+    tags=["items"],
+    security=PROTECTED,
+    responses=_answers(_ok(Item), 401, 404, 415, 422, 503),
+)
 @tracer.capture_method
 def replace_item(item_id: ItemId, payload: ItemIn) -> Item:
     _caller()
@@ -154,7 +270,13 @@ def replace_item(item_id: ItemId, payload: ItemIn) -> Item:
     return item
 
 
-@app.delete("/items/<item_id>", summary="Delete an item", tags=["items"], responses={204: {"description": "Deleted"}})
+@app.delete(
+    "/items/<item_id>",
+    summary="Delete an item",
+    tags=["items"],
+    security=PROTECTED,
+    responses=_answers({204: {"description": "Deleted", "content": {}}}, 401, 404, 422, 503),
+)
 @tracer.capture_method
 def delete_item(item_id: ItemId) -> Response[str]:
     _caller()
@@ -167,16 +289,23 @@ def delete_item(item_id: ItemId) -> Response[str]:
     "/ingest",
     summary="Start an upload: get a presigned URL to PUT a JSON Lines or CSV file of items to",
     tags=["ingest"],
-    responses={201: {"description": "Created", "content": {"application/json": {"model": IngestTicket}}}},
+    security=PROTECTED,
+    responses=_answers(_created(IngestTicket), 401, 409, 415, 422, 503),
 )
 @tracer.capture_method
-def start_ingest(payload: IngestRequest) -> Response[str]:
-    ticket = IngestTicket.model_validate(_once_per_key(_start_ingest, payload.model_dump()))
+def start_ingest(payload: IngestRequest, idempotency_key: IdempotencyKey = None) -> Response[str]:
+    ticket = IngestTicket.model_validate(_once_per_key(_start_ingest, payload.model_dump(), idempotency_key))
     metrics.add_metric(name="UploadStarted", unit=MetricUnit.Count, value=1)
     return _json(HTTPStatus.CREATED, ticket.model_dump_json(), headers={"Location": f"/ingest/{ticket.id}"})
 
 
-@app.get("/ingest/<ingest_id>", summary="Read an upload's status and outcome", tags=["ingest"])
+@app.get(
+    "/ingest/<ingest_id>",
+    summary="Read an upload's status and outcome",
+    tags=["ingest"],
+    security=PROTECTED,
+    responses=_answers(_ok(IngestJob), 401, 404, 422, 503),
+)
 @tracer.capture_method
 def get_ingest(ingest_id: IngestId) -> IngestJob:
     return ingest_logic.get_ingest(deps.ingest_jobs(), ingest_id, caller=_caller())
@@ -188,10 +317,12 @@ def _invalid_request(error: RequestValidationError) -> Response[str]:
         {"location": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "invalid value")}
         for e in error.errors()
     ]
-    malformed = any(e.get("type") == "json_invalid" for e in error.errors())
-    status = HTTPStatus.BAD_REQUEST if malformed else HTTPStatus.UNPROCESSABLE_ENTITY
-    message = "request body is not valid JSON" if malformed else "request validation failed"
-    return _json(status, {"message": message, "errors": problems})
+    malformed = next((e for e in error.errors() if e.get("type") == "json_invalid"), None)
+    if malformed is not None:
+        reason = (malformed.get("ctx") or {}).get("error")
+        message = f"request body is not valid JSON: {reason}" if reason else "request body is not valid JSON"
+        return _json(HTTPStatus.BAD_REQUEST, {"message": message})
+    return _json(HTTPStatus.UNPROCESSABLE_ENTITY, {"message": "request validation failed", "errors": problems})
 
 
 @app.exception_handler(RequestUnsupportedContentType)
@@ -258,9 +389,45 @@ def _unexpected(_: Exception) -> Response[str]:
     return _json(HTTPStatus.INTERNAL_SERVER_ERROR, {"message": "internal error"})
 
 
-def _too_large(event: dict[str, Any]) -> bool:
+def _refusal(status: HTTPStatus, message: str) -> dict[str, Any]:
+    return {
+        "statusCode": status.value,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps({"message": message}),
+        "isBase64Encoded": False,
+    }
+
+
+def _refuse_before_routing(event: dict[str, Any]) -> dict[str, Any] | None:
+    """What is refused before any parsing: a body over the limit, a query parameter given more than
+    once (API Gateway passes every value; which one counts would be a guess), and a POST or PUT body
+    that is not declared as JSON. An accepted body's Content-Type is rewritten to its canonical form
+    for the router, which compares it literally."""
     body = event.get("body") or ""
-    return len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES
+    if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
+        return _refusal(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body exceeds {MAX_BODY_BYTES} bytes")
+    for name, values in sorted((event.get("multiValueQueryStringParameters") or {}).items()):
+        if isinstance(values, list) and len(values) > 1:
+            return _refusal(
+                HTTPStatus.BAD_REQUEST, f"query parameter {name[:100]!r} is given {len(values)} times: give it once"
+            )
+    if event.get("httpMethod") in BODY_METHODS:
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        try:
+            canonical = json_media_type(headers.get("content-type"))
+        except UnsupportedMediaTypeError as error:
+            return _refusal(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"{error}: send the request body as application/json")
+        _set_content_type(event, canonical)
+    return None
+
+
+def _set_content_type(event: dict[str, Any], value: str) -> None:
+    for field, wrap in (("headers", lambda v: v), ("multiValueHeaders", lambda v: [v])):
+        headers = event.get(field)
+        if isinstance(headers, dict):
+            for name in [n for n in headers if n.lower() == "content-type"]:
+                del headers[name]
+            headers["Content-Type"] = wrap(value)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
@@ -268,13 +435,9 @@ def _too_large(event: dict[str, Any]) -> bool:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps.remember_context(context)
-    if _too_large(event):
-        return {
-            "statusCode": HTTPStatus.REQUEST_ENTITY_TOO_LARGE.value,
-            "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": json.dumps({"message": f"request body exceeds {MAX_BODY_BYTES} bytes"}),
-            "isBase64Encoded": False,
-        }
+    refused = _refuse_before_routing(event)
+    if refused is not None:
+        return refused
     response = app.resolve(event, context)
     _count_server_error(response, context)
     return response
