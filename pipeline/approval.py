@@ -27,8 +27,8 @@ def approval_step(
         APPROVAL_STEP_ID,
         comment=(
             f"Promote commit {commit_id} of {config.repository} ({config.branch}) to prod. "
-            f"Compliance: {compliance_summary}. Change impact: {impact_summary}. "
-            f"Staging passed its smoke tests at {staging_api_url}. Approve to deploy to prod, reject to stop this run."
+            f"Compliance: {compliance_summary}. Impact: {impact_summary}. "
+            f"Staging passed its smoke tests at {staging_api_url}. Approve to deploy, reject to stop this run."
         ),
         review_url=config.commit_url_template.format(repository=config.repository, commit=commit_id),
         notification_topic=topic,

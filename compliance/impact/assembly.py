@@ -9,7 +9,7 @@ run they belong to)."""
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from compliance.impact.acknowledgments import STATEFUL_ACKNOWLEDGMENTS, StatefulChangeAcknowledgment, check
 from compliance.impact.classify import compare
@@ -90,7 +90,9 @@ def compare_stage(stage: str, new: Path | None, old: Path | None, baseline: Base
     stacks = []
     for name in sorted(set(before) | set(after)):
         changes = compare(before.get(name, {}), after.get(name, {}))
-        status = "added" if name not in before else "removed" if name not in after else "changed"
+        status: Literal["changed", "added", "removed"] = (
+            "added" if name not in before else "removed" if name not in after else "changed"
+        )
         if changes or status != "changed":
             stacks.append(StackImpact(name, _relative(name, environment), tuple(changes), status))
     return StageImpact(stage, environment, baseline, tuple(stacks))
@@ -99,12 +101,13 @@ def compare_stage(stage: str, new: Path | None, old: Path | None, baseline: Base
 def _acknowledge(
     stage: StageImpact, entries: Iterable[StatefulChangeAcknowledgment], used: set[StatefulChangeAcknowledgment]
 ) -> StageImpact:
-    accepted = {}
+    accepted: dict[tuple[str, str, str], Acknowledged] = {}
     for stack, change in stage.changes():
         for entry in entries:
-            if (
-                stage.environment in entry.environments
-                and (entry.stack, entry.logical_id, entry.change) == (stack.relative_name, change.logical_id, change.change)
+            if stage.environment in entry.environments and (entry.stack, entry.logical_id, entry.change) == (
+                stack.relative_name,
+                change.logical_id,
+                change.change,
             ):
                 accepted[(stack.relative_name, change.logical_id, change.change)] = Acknowledged(
                     entry.reason, entry.reviewed_by
@@ -142,7 +145,9 @@ def build_impact(
 def impact_against_baseline(commit: str, cdk_out: Path, baseline_dir: Path) -> Impact:
     """This release's cloud assembly against what the pipeline recorded for each stage."""
     old = stages_of_baseline(baseline_dir)
-    return build_impact(commit, stages_of_cloud_assembly(cdk_out), old, {s: recorded_baseline(d) for s, d in old.items()})
+    return build_impact(
+        commit, stages_of_cloud_assembly(cdk_out), old, {s: recorded_baseline(d) for s, d in old.items()}
+    )
 
 
 def impact_against_commit(commit: str, cdk_out: Path, base_commit: str, base_cdk_out: Path) -> Impact:

@@ -57,11 +57,12 @@ _SCHEMA_REGION = "us-east-1"
 def replacing_properties(resource_type: str) -> tuple[tuple[str, ...], ...] | None:
     """The create-only property paths of a type (each a tuple of keys, "*" for every array item), or None
     when no resource schema describes the type."""
-    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # noqa: PLC0415 - loads hundreds of schemas lazily
+    # Imported when first needed: it indexes every resource schema.
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER, ResourceNotFoundError  # type: ignore[import-untyped]
 
     try:
         schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(_SCHEMA_REGION, resource_type).schema
-    except Exception:  # noqa: BLE001 - cfn-lint raises its own ResourceNotFoundError for unknown types
+    except ResourceNotFoundError:
         return None
     paths = [*schema.get("createOnlyProperties", []), *schema.get("conditionalCreateOnlyProperties", [])]
     return tuple(tuple(p.removeprefix("/properties/").split("/")) for p in paths if p.startswith("/properties/"))

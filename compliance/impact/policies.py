@@ -8,6 +8,7 @@ A statement that moves to another policy of the same principal is no change; add
 narrows it and is not reported. Values that hold references are compared as written (``<Ref X>``)."""
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ _ATTACHMENTS = ("Roles", "Users", "Groups")
 _IDENTITY_HOLDERS = ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group")
 # The action of the grant that stands for a managed policy attached to a role, user or group.
 MANAGED = "everything of managed policy "
+THIS_KEY = "(this key)"
+_REFERENCE = re.compile(r"<([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?>")
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,13 @@ def _documents(resource: Mapping[str, Any]) -> Iterator[tuple[Any, list[str] | N
             continue
         if _statements(value) or (isinstance(value, Mapping) and _statements(value.get("PolicyDocument"))):
             document = value.get("PolicyDocument") if isinstance(value, Mapping) and "Statement" not in value else value
+            if kind == "AWS::KMS::Key":
+                # In a key policy, Resource "*" is the key itself, not every resource.
+                document = {
+                    "Statement": [
+                        {**s, "Resource": THIS_KEY} if s.get("Resource") == "*" else s for s in _statements(document)
+                    ]
+                }
             yield document, attached or None
     if kind in _IDENTITY_HOLDERS:
         holder = [f"attached:<{resource.get('_logical_id', '')}>"]
@@ -143,15 +153,24 @@ def grants_of(template: Template) -> dict[Grant, str]:
     return found
 
 
+def _is_wildcard_principal(grant: Grant) -> bool:
+    return grant.principal in ("*", "AWS:*") or grant.principal.startswith("NOT ")
+
+
 def _is_wildcard(grant: Grant) -> bool:
     return (
         "*" in grant.action
         or "*" in grant.resource
-        or grant.principal in ("*", "AWS:*")
+        or _is_wildcard_principal(grant)
         or grant.action.startswith("NOT ")
         or grant.resource.startswith("NOT ")
-        or grant.principal.startswith("NOT ")
     )
+
+
+def _protects_only_what_is_gone(grant: Grant, remaining: Mapping[str, Any]) -> bool:
+    """A Deny whose resources all name resources the new template no longer has (their policy went too)."""
+    named = _REFERENCE.findall(grant.resource)
+    return bool(named) and all(logical_id not in remaining for logical_id in named)
 
 
 def broadening(old: Template, new: Template) -> dict[str, list[PermissionChange]]:
@@ -179,18 +198,21 @@ def broadening(old: Template, new: Template) -> dict[str, list[PermissionChange]
             continue  # a condition added to an unconditioned grant narrows it
         if grant.action.startswith(MANAGED):
             kind = "managed policy attached"
+        elif (grant.effect, grant.principal) not in principals and not _is_wildcard_principal(grant):
+            kind = "new principal"
         elif _is_wildcard(grant):
             kind = "wildcard"
-        elif (grant.effect, grant.principal) not in principals:
-            kind = "new principal"
         elif (grant.effect, grant.principal, grant.action) not in principal_actions:
             kind = "new action"
         else:
             kind = "new resource"
         changes[logical_id].append(PermissionChange(kind, what + (f" if {grant.condition}" if grant.condition else "")))
+    remaining = new.get("Resources") or {}
     for grant, logical_id in before.items():
-        if grant.effect == "Deny" and grant not in after:
+        if grant.effect == "Deny" and grant not in after and not _protects_only_what_is_gone(grant, remaining):
             changes[logical_id].append(
-                PermissionChange("deny removed", f"{grant.principal} no longer denied {grant.action} on {grant.resource}")
+                PermissionChange(
+                    "deny removed", f"{grant.principal} no longer denied {grant.action} on {grant.resource}"
+                )
             )
     return {k: sorted(v, key=lambda c: (c.kind, c.detail)) for k, v in changes.items()}

@@ -2,10 +2,12 @@
 section of report.html, and the one line of the prod approval comment."""
 
 import json
+from collections.abc import Mapping
 from html import escape
 from typing import Any
 
 from compliance.impact.model import (
+    COUNTED,
     EnvironmentImpact,
     Impact,
     ResourceChange,
@@ -14,7 +16,8 @@ from compliance.impact.model import (
 )
 
 APPROVAL_ENVIRONMENT = "prod"
-DETAILS = "change-impact.md in this run's evidence"
+# Beside the line, in the run's audit bundle (cdk.out/compliance/, uploaded to the evidence bucket).
+DETAILS = "change-impact.md"
 
 
 def _change_json(stage: StageImpact, stack: StackImpact, change: ResourceChange) -> dict[str, Any]:
@@ -30,7 +33,9 @@ def _change_json(stage: StageImpact, stack: StackImpact, change: ResourceChange)
         "permissionBroadening": [{"kind": p.kind, "detail": p.detail} for p in change.permissions],
         "deploymentSettings": list(change.deployment_settings),
         "schemaKnown": change.schema_known,
-        "acknowledged": {"reason": acknowledged.reason, "reviewedBy": acknowledged.reviewed_by} if acknowledged else None,
+        "acknowledged": {"reason": acknowledged.reason, "reviewedBy": acknowledged.reviewed_by}
+        if acknowledged
+        else None,
         "blocking": (stack, change) in stage.blocking(),
     }
 
@@ -83,17 +88,32 @@ def _counts_text(env: EnvironmentImpact) -> str:
     )
 
 
-def render_one_line(impact: Impact, environment: str = APPROVAL_ENVIRONMENT) -> str:
-    """The line the prod approval comment shows (bounded: counts only)."""
-    env = impact.environment(environment)
-    if env is None or not env.has_baseline:
-        return f"no baseline for {environment} yet (its first release), nothing to compare; details: {DETAILS}\n"
-    c = env.counts()
+def _line(c: Mapping[str, int]) -> str:
     return (
         f"{c['added']} added, {c['modified']} modified, {c['removed']} removed, {c['replaced']} replaced "
         f"({c['stateful replaced or removed']} stateful), {c['permission broadened']} permission broadened, "
         f"{c['deployment settings']} deployment settings; details: {DETAILS}\n"
     )
+
+
+def _no_baseline_line(environment: str) -> str:
+    return f"no baseline for {environment} yet (its first release), nothing to compare; details: {DETAILS}\n"
+
+
+def render_one_line(impact: Impact, environment: str = APPROVAL_ENVIRONMENT) -> str:
+    """The line the prod approval comment shows (bounded: counts only)."""
+    env = impact.environment(environment)
+    if env is None or not env.has_baseline:
+        return _no_baseline_line(environment)
+    return _line(env.counts())
+
+
+def longest_impact_line(environment: str = APPROVAL_ENVIRONMENT) -> str:
+    """The longest line render_one_line can write (four-digit counts), which the approval comment must fit."""
+    counts = dict.fromkeys(
+        (*COUNTED, "stateful replaced or removed", "permission broadened", "deployment settings"), 9999
+    )
+    return max(_line(counts), _no_baseline_line(environment), key=len)
 
 
 def _what(change: ResourceChange) -> list[str]:
@@ -159,7 +179,10 @@ def render_markdown(impact: Impact, generated_at: str) -> str:
             if stage.baseline is not None and not stage.stacks:
                 lines.append("No change.")
             for stack in stage.stacks:
-                lines += ["", f"`{stack.stack_name}`" + (f" (stack {stack.status})" if stack.status != "changed" else "")]
+                lines += [
+                    "",
+                    f"`{stack.stack_name}`" + (f" (stack {stack.status})" if stack.status != "changed" else ""),
+                ]
                 lines += ["", "| change | resource | type | what | status |", "|---|---|---|---|---|"]
                 for change in stack.changes:
                     what = "<br>".join(_cell(n) for n in _what(change)) or "—"
@@ -168,8 +191,11 @@ def render_markdown(impact: Impact, generated_at: str) -> str:
                         f"| {_cell(_status(stage, stack, change)) or '—'} |"
                     )
     if impact.unused_acknowledgments:
-        lines += ["", "Acknowledgments that matched no change here (remove them once every environment runs the "
-                  "release): " + "; ".join(impact.unused_acknowledgments) + "."]
+        lines += [
+            "",
+            "Acknowledgments that matched no change here (remove them once every environment runs the "
+            "release): " + "; ".join(impact.unused_acknowledgments) + ".",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -210,7 +236,7 @@ def render_html_section(impact: Impact) -> str:
             for stack, change in rows:
                 badge = "open" if change.stateful_loss or change.permissions else "acknowledged"
                 parts.append(
-                    f"<tr><td>{escape(stack.stack_name)}</td><td><span class=\"badge {badge}\">"
+                    f'<tr><td>{escape(stack.stack_name)}</td><td><span class="badge {badge}">'
                     f"{escape(change.change)}</span></td><td><code>{escape(change.logical_id)}</code><br>"
                     f'<span class="meta">{escape(change.resource_type)}</span></td>'
                     f"<td>{'<br>'.join(escape(n) for n in _what(change)) or '—'}</td>"

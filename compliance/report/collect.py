@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from compliance.gate.acknowledgments import ACKNOWLEDGMENTS
-from compliance.impact.assembly import impact_against_baseline
 from compliance.gate.severity import MODE_METADATA_KEY, ORIGINAL_SEVERITY_KEY
+from compliance.impact.assembly import impact_against_baseline
 from compliance.report.catalogue import Rule, rule_catalogue
 from compliance.report.cfn_lint import LintFinding, run_cfn_lint
 from compliance.report.model import Audit, Finding, StackInfo, SummaryRow, rules_of

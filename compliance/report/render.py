@@ -293,11 +293,11 @@ def _junit_impact(suites: ET.Element, audit: Audit) -> Counter[str]:
         counts["tests"] += 1
         blocking = env.blocking()
         if blocking:
-            ET.SubElement(case, "failure", message=f"{len(blocking)} unacknowledged stateful change(s)").text = (
-                "\n".join(
-                    f"{change.change} {change.resource_type} {stack.relative_name}/{change.logical_id} in {stage.stage}"
-                    for stage, stack, change in blocking
-                )
+            ET.SubElement(
+                case, "failure", message=f"{len(blocking)} unacknowledged stateful change(s)"
+            ).text = "\n".join(
+                f"{change.change} {change.resource_type} {stack.relative_name}/{change.logical_id} in {stage.stage}"
+                for stage, stack, change in blocking
             )
             counts["failures"] += 1
         ET.SubElement(case, "system-out").text = impact_render._counts_text(env)

@@ -500,7 +500,10 @@ def test_no_bake_at_all_is_allowed() -> None:
 
 
 def test_a_bake_over_more_regions_than_one_condition_holds_is_refused() -> None:
-    raw = _with("environments.staging.regions", ["eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1", "eu-south-1", "eu-central-1"])
+    raw = _with(
+        "environments.staging.regions",
+        ["eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1", "eu-south-1", "eu-central-1"],
+    )
     message = _error(raw)
     assert "environments.staging: gates.bake_minutes and regions:" in message
     assert "at most 5" in message
@@ -524,7 +527,8 @@ def test_a_malformed_deployment_window_cron_is_refused_naming_the_field(cron: st
 
 
 @pytest.mark.parametrize(
-    "cron", ["0 0 9-17 ? * MON-FRI *", "* * 8-16 ? * MON-THU *", "* 0/30 22-23 ? * SAT,SUN", "* * * L * ? *", "* * 9 ? * 6L *"]
+    "cron",
+    ["0 0 9-17 ? * MON-FRI *", "* * 8-16 ? * MON-THU *", "* 0/30 22-23 ? * SAT,SUN", "* * * L * ? *", "* * 9 ? * 6L *"],
 )
 def test_deployment_window_crons_of_the_rule_reference_are_accepted(cron: str) -> None:
     window = {"cron": cron, "time_zone": "America/New_York"}
