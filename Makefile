@@ -12,6 +12,8 @@ INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
 # The Lambda assets' directories: their packages import as top-level names, as in Lambda.
 LAMBDA_ASSETS := services/items/runtime:services/platform/runtime
+# The templates last deployed to each stage, fetched by the Build step (make baseline-fetch) for the change impact.
+BASELINE_DIR := .baseline
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 # Offline by design: no instance-metadata probing, no CLI telemetry or notices.
@@ -19,7 +21,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install synth audit evidence test lint format ci clean e2e install-e2e openapi bench local-api preflight deploy-pipeline
+.PHONY: help install synth audit evidence test lint format ci clean e2e install-e2e openapi bench local-api preflight deploy-pipeline impact baseline-fetch baseline-record
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,10 +42,14 @@ synth: install ## synthesize the pipeline and every stage into cdk.out/ and writ
 	mkdir -p reports
 	@echo "cdk synth --quiet --output cdk.out  (full log: reports/synth.log)"
 	@cdk synth --quiet --output cdk.out > reports/synth.log 2>&1 || { tail -n 80 reports/synth.log; exit 1; }
-	$(PY) -m compliance.report cdk.out
+	$(PY) -m compliance.report cdk.out --baseline $(BASELINE_DIR)
 
-audit: install ## (re)write cdk.out/compliance/ from the last synth: HTML, Markdown, CSV, JSON, SARIF, JUnit
-	$(PY) -m compliance.report cdk.out
+audit: install ## (re)write cdk.out/compliance/ from the last synth: HTML, Markdown, CSV, JSON, SARIF, JUnit, change impact
+	$(PY) -m compliance.report cdk.out --baseline $(BASELINE_DIR)
+
+impact: install ## the change impact of the working tree against another commit: make impact BASE=<git ref> -> reports/
+	@test -n "$(BASE)" || { echo "impact: name the commit to compare with, e.g. make impact BASE=main"; exit 2; }
+	$(PY) -m tools.impact "$(BASE)"
 
 test: install ## the whole test suite (JUnit in reports/junit.xml)
 	$(PY) -m pytest --junitxml=reports/junit.xml
@@ -89,6 +95,35 @@ evidence: ## upload cdk.out/compliance to the evidence bucket (in the pipeline's
 	  aws s3 cp --recursive --only-show-errors cdk.out/compliance "$$destination"; \
 	fi
 
+baseline-fetch: ## (Build step) fetch the templates last deployed to each stage into .baseline/ for the change impact
+	@rm -rf $(BASELINE_DIR)
+	@if [ -z "$${CODEBUILD_BUILD_ID:-}" ]; then \
+	  echo "baseline-fetch: not in CodeBuild, no baseline (make impact BASE=<git ref> compares with a commit)"; \
+	else \
+	  test -n "$${BASELINE_BUCKET:-}" || { echo "baseline-fetch: BASELINE_BUCKET is not set"; exit 1; }; \
+	  mkdir -p $(BASELINE_DIR); \
+	  aws s3 cp --recursive --only-show-errors "s3://$${BASELINE_BUCKET}/baselines/" $(BASELINE_DIR)/; \
+	  echo "baseline-fetch: $$(ls $(BASELINE_DIR) | wc -l) stage(s) recorded: $$(ls $(BASELINE_DIR) | tr '\n' ' ')"; \
+	fi
+
+baseline-record: ## (after a stage's smoke tests) record its templates as the baseline of the next release (CodeBuild)
+	@if [ -z "$${CODEBUILD_BUILD_ID:-}" ]; then \
+	  echo "baseline-record: not in CodeBuild, nothing recorded"; \
+	else \
+	  test -n "$${BASELINE_BUCKET:-}" -a -n "$${BASELINE_STAGES:-}" || { echo "baseline-record: BASELINE_BUCKET or BASELINE_STAGES is not set"; exit 1; }; \
+	  printf '{"commit": "%s", "execution": "%s", "recordedAt": "%s"}\n' "$${CODEBUILD_RESOLVED_SOURCE_VERSION}" \
+	    "$${PIPELINE_EXECUTION_ID:-unknown}" "$$(date -u +%Y-%m-%dT%H:%M:%SZ)" > release.json; \
+	  for stage in $${BASELINE_STAGES}; do \
+	    if [ "$$stage" = pipeline ]; then assembly=cdk.out; else assembly="cdk.out/assembly-Pipeline-$$stage"; fi; \
+	    destination="s3://$${BASELINE_BUCKET}/baselines/$$stage/"; \
+	    for file in "$$assembly"/manifest.json "$$assembly"/*.template.json; do \
+	      aws s3 cp --only-show-errors "$$file" "$$destination"; \
+	    done; \
+	    aws s3 cp --only-show-errors release.json "$$destination"; \
+	    echo "baseline-record: $$stage recorded at $$destination"; \
+	  done; \
+	fi
+
 install-e2e: ## what the post-deploy smoke tests need (pytest only)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-e2e.txt -c constraints.txt
@@ -97,4 +132,4 @@ e2e: ## smoke tests against a deployed stage (API_URL from its stack outputs)
 	$(PY) -m pytest tests/e2e -p no:cacheprovider --junitxml=reports/e2e.xml
 
 clean: ## remove build output (keeps the venv and node_modules)
-	rm -rf cdk.out reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out reports $(BASELINE_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -6,6 +6,7 @@ impossible combination raises a ValidationError that config/loading.py turns int
 from __future__ import annotations
 
 import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -109,6 +110,70 @@ def _origin(value: str) -> str:
     return value
 
 
+# A DeploymentWindow rule's cron: seconds (only "*"), minutes, hours, day of month, month, day of week and
+# an optional year, in the fields and characters CodePipeline's rule reference lists.
+_NAMES = {
+    "month": "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC",
+    "day of week": "SUN|MON|TUE|WED|THU|FRI|SAT",
+}
+_CRON_FIELDS: tuple[tuple[str, int, int, str], ...] = (
+    ("minutes", 0, 59, ",-*/"),
+    ("hours", 0, 23, ",-*/"),
+    ("day of month", 1, 31, ",-*?/LW"),
+    ("month", 1, 12, ",-*/"),
+    ("day of week", 1, 7, ",-*?/L#"),
+    ("year", 1970, 2199, ",-*/"),
+)
+
+
+def _cron_field(name: str, text: str, low: int, high: int, specials: str) -> None:
+    names = _NAMES.get(name)
+    token = rf"\d+|{names}" if names else r"\d+"
+    allowed = "".join(re.escape(c) for c in specials if c not in "*?")
+    if not re.fullmatch(rf"(\*|\?|{token}|[{allowed}])([{allowed}]|{token})*", text) or (
+        "?" in text and (text != "?" or "?" not in specials)
+    ):
+        raise ValueError(f"{name} field {text!r} may only hold values and the characters {specials}")
+    for number in re.findall(r"\d+", text.split("/", 1)[0].split("#", 1)[0]):
+        if not low <= int(number) <= high:
+            raise ValueError(f"{name} field {text!r}: {number} is outside {low}-{high}")
+
+
+def _window_cron(value: str) -> str:
+    fields = value.split()
+    if len(fields) not in (6, 7):
+        raise ValueError(
+            f"{value!r} is not a deployment window cron: give seconds, minutes, hours, day of month, month, "
+            "day of week and optionally the year, e.g. '* * 8-16 ? * MON-THU *'"
+        )
+    if fields[0] not in ("*", "0"):
+        raise ValueError(f"{value!r}: the seconds field of a deployment window must be '*' (or '0', as AWS's example)")
+    if (fields[3] == "?") == (fields[5] == "?"):
+        raise ValueError(f"{value!r}: exactly one of day of month and day of week must be '?'")
+    for (name, low, high, specials), text in zip(_CRON_FIELDS, fields[1:], strict=False):
+        _cron_field(name, text, low, high, specials)
+    return value
+
+
+def _time_zone(value: str) -> str:
+    """The DeploymentWindow rule's forms: Region/City (IANA) or UTC with an optional offset. Its third form,
+    abbreviations, is refused: some name several zones (CST is Central, China and Cuba Standard Time)."""
+    if re.fullmatch(r"UTC([+-](0\d|1[0-4]):[0-5]\d)?", value):
+        return value
+    known = re.fullmatch(r"[A-Za-z]+(/[A-Za-z_-]+){1,2}", value) is not None
+    if known:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            known = False
+    if not known:
+        raise ValueError(
+            f"{value!r} is not a time zone such as 'Europe/Dublin', 'UTC' or 'UTC+05:30' (abbreviations are refused: "
+            "some name several zones)"
+        )
+    return value
+
+
 _STRATEGY = re.compile(
     r"ALL_AT_ONCE|CANARY_(?P<canary>\d{1,2})_PERCENT_(?P<after>\d{1,4})_MINUTES?"
     r"|LINEAR_(?P<linear>\d{1,2})_PERCENT_EVERY_(?P<every>\d{1,4})_MINUTES?"
@@ -155,6 +220,8 @@ DomainName = Annotated[str, AfterValidator(_domain_name)]
 CertificateArn = Annotated[str, AfterValidator(_certificate_arn)]
 HostedZoneId = Annotated[str, AfterValidator(_hosted_zone_id)]
 Origin = Annotated[str, AfterValidator(_origin)]
+WindowCron = Annotated[str, AfterValidator(_window_cron)]
+TimeZone = Annotated[str, AfterValidator(_time_zone)]
 
 
 class _Strict(BaseModel):
@@ -284,8 +351,15 @@ class IngestConfig(_Strict):
     queue_age_alarm_seconds: StrictInt = Field(default=900, ge=60)
 
 
+# Every operations alarm evaluates one period of this length (services/items/monitoring.py), so a breach
+# reaches ALARM no sooner than this after it starts.
+OPERATIONS_ALARM_PERIOD_MINUTES = 5
+# CodePipeline allows at most five rules in one condition: one alarm rule per region of an environment.
+MAX_RULES_PER_CONDITION = 5
+
+
 class AlarmConfig(_Strict):
-    """Thresholds of the operations alarms (evaluated over 5-minute periods)."""
+    """Thresholds of the operations alarms (evaluated over OPERATIONS_ALARM_PERIOD_MINUTES periods)."""
 
     lambda_errors: StrictInt = Field(ge=1)
     lambda_throttles: StrictInt = Field(ge=1)
@@ -319,6 +393,23 @@ class DeploymentConfig(_Strict):
         return self.strategy.shift
 
 
+class DeploymentWindowConfig(_Strict):
+    """When the pipeline may enter the environment (CodePipeline's DeploymentWindow rule)."""
+
+    cron: WindowCron
+    time_zone: TimeZone = "UTC"
+
+
+class GatesConfig(_Strict):
+    """The environment's stage conditions besides automatic rollback, which every deployed stage has."""
+
+    # After the stage deployed and its smoke tests passed, the release runs this long with every alarm of the
+    # environment watched; an ALARM rolls the stage back and the run never reaches the next environment.
+    bake_minutes: int = Field(default=0, ge=0, le=1440)
+    # None: the environment may be entered at any time.
+    deployment_window: DeploymentWindowConfig | None = None
+
+
 class EnvironmentConfig(_Strict):
     """One deployment environment: where it lives and how its services are sized."""
 
@@ -340,6 +431,7 @@ class EnvironmentConfig(_Strict):
     deployment: DeploymentConfig
     ingest: IngestConfig = IngestConfig()
     custom_domain: CustomDomainConfig | None = None
+    gates: GatesConfig = GatesConfig()
 
     @model_validator(mode="after")
     def _regions_unique(self) -> EnvironmentConfig:
@@ -376,6 +468,23 @@ class EnvironmentConfig(_Strict):
             raise ValueError(
                 f"custom_domain.certificate_arn: a regional API needs a certificate of its own region "
                 f"{self.regions[0]}, this one is in {domain.certificate_arn.split(':')[3]}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _bake_sees_an_alarm_evaluation(self) -> EnvironmentConfig:
+        bake = self.gates.bake_minutes
+        if 0 < bake < OPERATIONS_ALARM_PERIOD_MINUTES:
+            raise ValueError(
+                f"gates.bake_minutes: {bake} minutes is shorter than one evaluation of the alarms it watches "
+                f"({OPERATIONS_ALARM_PERIOD_MINUTES}-minute periods), so a breach could not reach ALARM before the "
+                f"bake ends; set 0 (no bake) or at least {OPERATIONS_ALARM_PERIOD_MINUTES}"
+            )
+        if bake and len(self.regions) > MAX_RULES_PER_CONDITION:
+            raise ValueError(
+                f"gates.bake_minutes and regions: the bake watches each region's alarms with one rule and a "
+                f"CodePipeline condition holds at most {MAX_RULES_PER_CONDITION}; list at most "
+                f"{MAX_RULES_PER_CONDITION} regions or set bake_minutes to 0"
             )
         return self
 

@@ -8,7 +8,8 @@ from constructs import Construct
 from config.schema import PipelineConfig
 
 APPROVAL_STEP_ID = "PromoteToProd"
-PROD_STAGE_NAME = "prod"
+# The approval is a pipeline stage of its own, before prod.
+APPROVAL_STAGE_NAME = "prod-approval"
 
 
 def approval_step(
@@ -17,16 +18,17 @@ def approval_step(
     commit_id: str,
     staging_api_url: str,
     compliance_summary: str,
+    impact_summary: str,
     topic: sns.ITopic,
 ) -> pipelines.ManualApprovalStep:
-    """Tells the approver what ships: the commit (with a link to it), the compliance result and where
-    staging runs it."""
+    """Tells the approver what ships: the commit (with a link to it), the compliance result, what the
+    release changes in prod (change impact) and where staging runs it."""
     return pipelines.ManualApprovalStep(
         APPROVAL_STEP_ID,
         comment=(
             f"Promote commit {commit_id} of {config.repository} ({config.branch}) to prod. "
-            f"Compliance: {compliance_summary}. Staging passed its smoke tests at {staging_api_url}. "
-            "Approve to deploy to prod, reject to stop this run."
+            f"Compliance: {compliance_summary}. Impact: {impact_summary}. "
+            f"Staging passed its smoke tests at {staging_api_url}. Approve to deploy, reject to stop this run."
         ),
         review_url=config.commit_url_template.format(repository=config.repository, commit=commit_id),
         notification_topic=topic,
@@ -40,7 +42,7 @@ class ApproversPolicy(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         pipeline_arn = stack.format_arn(service="codepipeline", resource=pipeline_name)
-        self.approval_action_arn = f"{pipeline_arn}/{PROD_STAGE_NAME}/{APPROVAL_STEP_ID}"
+        self.approval_action_arn = f"{pipeline_arn}/{APPROVAL_STAGE_NAME}/{APPROVAL_STEP_ID}"
         self.group = iam.Group(self, "Group", group_name=config.approvers_group_name)
         self.policy = iam.ManagedPolicy(
             self,

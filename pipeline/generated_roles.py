@@ -7,7 +7,7 @@ _POLICY = "/DefaultPolicy/Resource"
 ROLE_POLICY_PATHS: dict[str, str] = {
     "pipeline": r"Pipeline/Pipeline/Role" + _POLICY,
     "source-action": r"Pipeline/Pipeline/Source/[^/]+/CodePipelineActionRole" + _POLICY,
-    "approval-action": r"Pipeline/Pipeline/prod/[^/]+/CodePipelineActionRole" + _POLICY,
+    "approval-action": r"Pipeline/Pipeline/prod-approval/[^/]+/CodePipelineActionRole" + _POLICY,
     "synth": r"Pipeline/Pipeline/Build/Synth/CdkBuildProject/Role" + _POLICY,
     "self-mutation": r"Pipeline/UpdatePipeline/SelfMutation/Role" + _POLICY,
     "assets": r"Pipeline/Assets/FileRole" + _POLICY,

@@ -8,18 +8,21 @@ from constructs import Construct
 
 from config.schema import AppConfig, EnvironmentConfig
 from config.versions import pinned_assets_version, pinned_cli_version
-from pipeline.approval import ApproversPolicy, approval_step
+from pipeline.approval import APPROVAL_STAGE_NAME, ApproversPolicy, approval_step
 from pipeline.artifact_store import ArtifactStore
+from pipeline.baselines import PIPELINE_BASELINE, baseline_files, stage_stacks
 from pipeline.evidence import EvidenceStore
 from pipeline.notifications import PipelineTopics
 from pipeline.source import SOURCE_ACTION_NAME, connection_source, grant_connection_by_its_prefix
+from pipeline.stage_gates import DeploymentWindow, StageGates, WatchedAlarm, apply_stage_gates
 from pipeline.synth_step import BUILD_IMAGE, report_statement, synth_step
 from pipeline.termination_protection import termination_protection_step
 from services.platform.buckets import access_log_bucket, server_access_logs_statement
 from stages.application_stage import PROJECT_TAG, ApplicationStage
 
-# Set by buildspec.yml from cdk.out/compliance/summary.txt; shown in the prod approval comment.
+# Set by buildspec.yml from cdk.out/compliance/summary.txt and impact.txt; shown in the prod approval comment.
 COMPLIANCE_SUMMARY_VARIABLE = "COMPLIANCE_SUMMARY"
+IMPACT_SUMMARY_VARIABLE = "IMPACT_SUMMARY"
 
 
 class PipelineStack(Stack):
@@ -42,6 +45,8 @@ class PipelineStack(Stack):
         self._account_settings_owned: set[tuple[str, str]] = set()
         # Every application stage with its environment's configuration, in pipeline order.
         self.application_stages: list[tuple[ApplicationStage, EnvironmentConfig]] = []
+        # Each smoke-test step with the stage whose baseline it records, the first one also the pipeline's.
+        self._baseline_recorders: list[tuple[pipelines.CodeBuildStep, str, ApplicationStage]] = []
         store = ArtifactStore(self, "Artifacts")
         topics = PipelineTopics(self, "Notifications", config=pipeline_config)
         self.test_reports = codebuild.ReportGroup(
@@ -96,25 +101,30 @@ class PipelineStack(Stack):
         )
 
         commit_id = self.source.source_attribute("CommitId")
-        compliance_summary = synth.exported_variable(COMPLIANCE_SUMMARY_VARIABLE)
         staging_api_url = ""
         for env_config in config.ordered_environments:
-            pre: list[pipelines.Step] = []
             if env_config.is_production:
-                pre.append(
-                    approval_step(
-                        config=pipeline_config,
-                        commit_id=commit_id,
-                        staging_api_url=staging_api_url,
-                        compliance_summary=compliance_summary,
-                        topic=topics.approvals,
-                    )
+                # A stage of its own: a rejected promotion fails no deployed stage, so nothing rolls back.
+                self.pipeline.add_wave(
+                    APPROVAL_STAGE_NAME,
+                    pre=[
+                        approval_step(
+                            config=pipeline_config,
+                            commit_id=commit_id,
+                            staging_api_url=staging_api_url,
+                            compliance_summary=synth.exported_variable(COMPLIANCE_SUMMARY_VARIABLE),
+                            impact_summary=synth.exported_variable(IMPACT_SUMMARY_VARIABLE),
+                            topic=topics.approvals,
+                        )
+                    ],
                 )
-            smoke_tests = self._add_environment(env_config, pre=pre)
+            smoke_tests = self._add_environment(env_config, synth)
             if env_config.name == "staging":
                 staging_api_url = smoke_tests[0].exported_variable("API_URL")
 
         self.pipeline.build_pipeline()
+        apply_stage_gates(self.pipeline.pipeline, self._stage_gates(config))
+        self._grant_baseline_records()
         grant_connection_by_its_prefix(self.pipeline.pipeline, pipeline_config.connection_arn)
         self._add_push_trigger(pipeline_config.branch, list(pipeline_config.ignored_paths))
         topics.watch(self.pipeline.pipeline)
@@ -154,12 +164,34 @@ class PipelineStack(Stack):
         # Seen from this stack, a bucket of another region resolves to its generated physical name.
         return [str(self.resolve(b.bucket_name)) for b in self.replication_buckets]
 
+    def _stage_gates(self, config: AppConfig) -> list[StageGates]:
+        """Every deployed environment rolls back on failure; bakes and windows as its configuration says."""
+        gates = []
+        for env_config in config.ordered_environments:
+            settings = env_config.gates
+            window = settings.deployment_window
+            watched = tuple(
+                WatchedAlarm(env_config.account, stage.region, name)
+                for stage, env in self.application_stages
+                if env is env_config
+                for name in stage.release_health_alarm_names
+            )
+            gates.append(
+                StageGates(
+                    stage_name=env_config.name,
+                    bake_minutes=settings.bake_minutes,
+                    watched=watched if settings.bake_minutes else (),
+                    window=DeploymentWindow(window.cron, window.time_zone) if window else None,
+                )
+            )
+        return gates
+
     def _add_environment(
-        self, env_config: EnvironmentConfig, *, pre: list[pipelines.Step]
+        self, env_config: EnvironmentConfig, synth: pipelines.CodeBuildStep
     ) -> list[pipelines.CodeBuildStep]:
         """One wave per environment: its regions deploy in parallel, each followed by its smoke tests (and,
         where stacks ask for it, the step that switches their termination protection on)."""
-        wave = self.pipeline.add_wave(env_config.name, pre=pre)
+        wave = self.pipeline.add_wave(env_config.name)
         smoke_tests = []
         for region in env_config.regions:
             # A single-region environment's stage is named after it, so the pipeline stage reads "dev".
@@ -174,22 +206,47 @@ class PipelineStack(Stack):
             )
             self._account_settings_owned.add(place)
             self.application_stages.append((stage, env_config))
-            step = self._smoke_test_step(f"SmokeTests-{region}", stage)
+            # The first environment also records the pipeline's own stacks: self-mutation deployed them.
+            recorded = [stage_id, PIPELINE_BASELINE] if not self._baseline_recorders else [stage_id]
+            step = self._smoke_test_step(f"SmokeTests-{region}", stage, synth, recorded)
+            self._baseline_recorders.append((step, stage_id, stage))
             protect = termination_protection_step(f"ProtectStacks-{region}", stage, self.source)
             # Both run once the stage is deployed, side by side.
             wave.add_stage(stage, post=[step, *([protect] if protect else [])])
             smoke_tests.append(step)
         return smoke_tests
 
-    def _smoke_test_step(self, step_id: str, stage: ApplicationStage) -> pipelines.CodeBuildStep:
-        """Runs tests/e2e against the API the stage just deployed, found through its stack outputs."""
+    def _grant_baseline_records(self) -> None:
+        """Each smoke-test step may write exactly the files of the baselines it records (every stack's
+        template, the manifest and release.json), known once the pipeline is built (its support stacks)."""
+        pipeline_stacks = [self, *(s.stack for _, s in sorted(self.pipeline.pipeline.cross_region_support.items()))]
+        for index, (step, stage_id, stage) in enumerate(self._baseline_recorders):
+            keys = [f"{stage_id}/{name}" for name in baseline_files(stage_stacks(stage))]
+            if index == 0:
+                keys += [f"{PIPELINE_BASELINE}/{name}" for name in baseline_files(pipeline_stacks)]
+            for statement in self.evidence.baseline_writer_statements(keys):
+                step.project.add_to_role_policy(statement)
+
+    def _smoke_test_step(
+        self, step_id: str, stage: ApplicationStage, synth: pipelines.CodeBuildStep, recorded: list[str]
+    ) -> pipelines.CodeBuildStep:
+        """Runs tests/e2e against the API the stage just deployed, found through its stack outputs; once they
+        pass, keeps the stage's templates (from the Build step's cloud assembly) as the baseline the next
+        release's change impact compares with. A rollback reruns it with the old artifacts, which records
+        the old templates again."""
         return pipelines.CodeBuildStep(
             step_id,
             input=self.source,
+            additional_inputs={"cdk.out": synth},
             env_from_cfn_outputs={"API_URL": stage.api_url_output},
-            env={"DEPLOY_ENVIRONMENT": stage.environment_name},
+            env={
+                "DEPLOY_ENVIRONMENT": stage.environment_name,
+                "BASELINE_BUCKET": self.evidence.bucket.bucket_name,
+                "BASELINE_STAGES": " ".join(recorded),
+                "PIPELINE_EXECUTION_ID": "#{codepipeline.PipelineExecutionId}",
+            },
             install_commands=["make install-e2e"],
-            commands=["make e2e"],
+            commands=["make e2e", "make baseline-record"],
             partial_build_spec=codebuild.BuildSpec.from_object(
                 {
                     "reports": {
@@ -201,7 +258,9 @@ class PipelineStack(Stack):
                     }
                 }
             ),
-            role_policy_statements=[report_statement(self.smoke_test_reports)],
+            role_policy_statements=[
+                report_statement(self.smoke_test_reports),
+            ],
             timeout=Duration.minutes(15),
         )
 

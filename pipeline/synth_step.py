@@ -1,5 +1,5 @@
-"""The pipeline's Build step: CodeBuild runs buildspec.yml (lint, test, synth, audit, evidence) and
-publishes its JUnit reports to the pipeline's report groups."""
+"""The pipeline's Build step: CodeBuild runs buildspec.yml (lint, test, baselines, synth, audit with change
+impact, evidence) and publishes its JUnit reports to the pipeline's report groups."""
 
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,6 +43,8 @@ def synth_step(
         partial_build_spec=synth_build_spec(report_groups, buildspec_path),
         env={
             "EVIDENCE_BUCKET": evidence.bucket.bucket_name,
+            # Where `make baseline-fetch` finds the templates last deployed to each stage (change impact).
+            "BASELINE_BUCKET": evidence.bucket.bucket_name,
             # A value holding a pipeline variable goes on the action, where CodePipeline fills it in, beside
             # CDK Pipelines' _PROJECT_CONFIG_HASH (which restarts the run when this build changes).
             "PIPELINE_EXECUTION_ID": "#{codepipeline.PipelineExecutionId}",
@@ -56,5 +58,6 @@ def synth_step(
         role_policy_statements=[
             *(report_statement(group) for group in report_groups.values()),
             *evidence.writer_statements(),
+            *evidence.baseline_reader_statements(),
         ],
     )

@@ -48,6 +48,8 @@ class ApplicationStage(Stage):
             self, "Items", props=items_props(env_config, manages_api_gateway_account=manages_account_settings)
         )
         self.api_url_output = self.items.api_url_output
+        # The alarms a bake of this stage watches (CloudWatch names are unique per account and region).
+        self.release_health_alarm_names: tuple[str, ...] = (self.items.release_health_alarm_name,)
 
         Tags.of(self).add("project", PROJECT_TAG)
         Tags.of(self).add("environment", env_config.name)

@@ -131,6 +131,7 @@ class BackgroundSynth:
     outdir: Path
     process: subprocess.Popen[str]
     result: tuple[int, str] | None = None
+    commit: str = ""  # the commit synthesized, when it is not the working tree
 
     def wait(self) -> tuple[int, str]:
         if self.result is None:
@@ -156,6 +157,45 @@ def _start(
 
 SYNTH_FIXTURES = frozenset({"synthesized", "background_synths"})
 _synths: dict[str, BackgroundSynth] = {}
+_worktrees: list[Path] = []
+IMPACT_BASE = "commit before the stage gates"
+
+
+def impact_base_commit() -> str | None:
+    """A real commit of this repository to compare the working tree with (`make impact`): the parent of the
+    commit that added the release-health alarm, so the difference is known. None without that history (a
+    shallow clone, a source archive)."""
+    log = subprocess.run(
+        ["git", "log", "--format=%H", "-S", "def any_alarm", "--", "services/platform/alarms.py"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    added = log.stdout.split()[-1:] if log.returncode == 0 else []
+    if not added:
+        return None
+    parent = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{added[0]}^"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    return parent.stdout.strip() or None
+
+
+def _start_impact_base(root: Path) -> None:
+    """Synthesize the impact base commit in a temporary git worktree, with this venv and node_modules."""
+    base = impact_base_commit()
+    if base is None:
+        return
+    tree = root / "impact-base-tree"
+    subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(tree), base], cwd=REPO_ROOT, check=True)
+    _worktrees.append(tree)
+    for installed in (".venv", "node_modules"):
+        (tree / installed).symlink_to(REPO_ROOT / installed)
+    outdir = root / "impact-base"
+    outdir.mkdir()
+    env = offline_env(CDK_OUTDIR=str(outdir), CDK_CONTEXT_JSON=json.dumps(_NO_REPORT_PACKS), LOCAL_EXPERIMENT="1")
+    _synths[IMPACT_BASE] = _start([sys.executable, "app.py"], outdir, env, cwd=tree)
+    _synths[IMPACT_BASE].commit = base
 
 
 def _needs_synth(item: pytest.Item) -> bool:
@@ -219,6 +259,7 @@ def _start_synths() -> None:
             outdir,
             offline_env(CDK_OUTDIR=str(outdir), CDK_CONTEXT_JSON=json.dumps(overrides), LOCAL_EXPERIMENT="1"),
         )
+    _start_impact_base(root)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -233,8 +274,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         if synth.process.poll() is None:
             synth.process.kill()
         synth.process.wait()
+    for tree in _worktrees:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO_ROOT, check=False)
+    for synth in _synths.values():
         shutil.rmtree(synth.outdir.parent, ignore_errors=True)
     _synths.clear()
+    _worktrees.clear()
 
 
 @pytest.fixture(scope="session")

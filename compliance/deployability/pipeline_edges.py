@@ -1,6 +1,7 @@
 """Edges of the pipeline: its role and every action's role, the source connection, build projects (logs,
-report groups, artifacts, the evidence bucket, roles they assume), deploy roles reading the artifacts
-across accounts and regions, the approval's and the notification rules' topics."""
+report groups, artifacts, the evidence bucket, the change-impact baselines, roles they assume), deploy roles
+reading the artifacts across accounts and regions, the approval's and the notification rules' topics, and
+the rules of the stages' conditions (the alarms a bake watches, read through the role the rule names)."""
 
 import json
 import re
@@ -10,6 +11,11 @@ from typing import Any
 from compliance.deployability.checker import CheckerBase
 from compliance.deployability.template import Stack
 from compliance.deployability.world import Located
+
+# The stage conditions of a CodePipeline V2 stage declaration.
+STAGE_CONDITIONS = ("BeforeEntry", "OnSuccess", "OnFailure")
+# Where each stage records the templates the next release's change impact compares with.
+BASELINES_PREFIX = "baselines/"
 
 
 class PipelineEdges(CheckerBase):
@@ -56,6 +62,7 @@ class PipelineEdges(CheckerBase):
             for stage in pipeline.prop("Stages"):
                 for action in stage["Actions"]:
                     self._pipeline_action(pipeline, pipeline_role, stage["Name"], action)
+                self._stage_conditions(pipeline, pipeline_role, stage)
             # CodePipeline copies each run's artifacts into the store of every region that has one.
             for entry in pipeline.prop("ArtifactStores") or []:
                 if entry["Region"] != stack.region:
@@ -67,6 +74,59 @@ class PipelineEdges(CheckerBase):
                         entry["Region"],
                         ("s3:PutObject",),
                     )
+
+    def _stage_conditions(self, pipeline: Located, pipeline_role: Located, stage: Mapping[str, Any]) -> None:
+        rolls_back = False
+        for kind in STAGE_CONDITIONS:
+            declaration = stage.get(kind) or {}
+            rolls_back |= declaration.get("Result") == "ROLLBACK"
+            for condition in declaration.get("Conditions") or []:
+                rolls_back |= condition.get("Result") == "ROLLBACK"
+                for rule in condition.get("Rules") or []:
+                    self._stage_rule(pipeline, pipeline_role, f"{pipeline} {stage['Name']} {kind}/{rule['Name']}", rule)
+        if rolls_back and pipeline.prop("ExecutionMode") == "PARALLEL":
+            self._problem(
+                "stage -> rollback", pipeline, f"stage {stage['Name']} rolls back, which PARALLEL mode refuses"
+            )
+
+    def _stage_rule(self, pipeline: Located, pipeline_role: Located, where: str, rule: Mapping[str, Any]) -> None:
+        provider = rule["RuleTypeId"]["Provider"]
+        configuration = rule.get("Configuration") or {}
+        if provider == "DeploymentWindow":
+            if not configuration.get("Cron"):
+                self._problem("rule -> deployment window", where, "a DeploymentWindow rule needs its Cron")
+            else:
+                self._count_wiring("rule -> deployment window")
+            return
+        if provider != "CloudWatchAlarm":
+            self._problem("pipeline -> ?", where, f"no check for a {provider} rule")
+            return
+        role = pipeline_role
+        if rule.get("RoleArn"):
+            assumed = self._assume("pipeline -> rule role", where, pipeline_role, str(rule["RoleArn"]), pipeline.stack)
+            if assumed is None:
+                return
+            role = assumed
+        region = str(rule.get("Region") or pipeline.stack.region)
+        name = str(configuration.get("AlarmName", ""))
+        alarms = [
+            alarm
+            for kind in ("AWS::CloudWatch::CompositeAlarm", "AWS::CloudWatch::Alarm")
+            for alarm in self.world.resources(kind)
+            if (alarm.stack.account, alarm.stack.region) == (role.stack.account, region)
+            and alarm.stack.get_att(alarm.logical_id, "Ref") == name
+        ]
+        if not alarms:
+            self._problem(
+                "rule -> alarm",
+                where,
+                f"no alarm {name!r} in account {role.stack.account} {region}, which its role reads",
+            )
+            return
+        if not str(configuration.get("WaitTime", "0")).isdigit():
+            self._problem("rule -> alarm", where, f"WaitTime {configuration.get('WaitTime')!r} is not minutes")
+        for action in ("cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"):
+            self._role_call("rule -> alarm", where, role, action, alarms[0].arn(), resource_account=role.stack.account)
 
     def _assume(self, edge: str, where: object, caller: Located, role_arn: str, near: Stack) -> Located | None:
         role = self.world.role_of(role_arn, near=near)
@@ -167,6 +227,8 @@ class PipelineEdges(CheckerBase):
             }
             if "EVIDENCE_BUCKET" in variables:
                 self._evidence(project, role, str(variables["EVIDENCE_BUCKET"]))
+            if "BASELINE_BUCKET" in variables:
+                self._baselines(project, role, str(variables["BASELINE_BUCKET"]), variables.get("BASELINE_STAGES"))
             for assumed in re.findall(r"role_arn (arn:aws:iam::\d{12}:role/[^\s\"\\]+)", json.dumps(spec)):
                 self._assumed_by_build(project, role, assumed)
 
@@ -213,6 +275,67 @@ class PipelineEdges(CheckerBase):
                 role=role,
                 context=self._via("s3", bucket.stack.region),
             )
+
+    def _baseline_files(self, stage: str) -> list[str]:
+        """What `make baseline-record` uploads for a stage: its manifest, every template, release.json."""
+        directory = "" if stage == "pipeline" else f"assembly-Pipeline-{stage}"
+        templates = [s.template_file for s in self.world.stacks if s.assembly_directory == directory]
+        if not templates:
+            return []
+        return ["manifest.json", "release.json", *sorted(templates)]
+
+    def _baselines(self, project: Located, role: Located, bucket_name: str, stages: object) -> None:
+        """The Build step lists and reads every stage's baseline; a smoke-test step writes its stages' files."""
+        bucket = self._bucket_named(bucket_name)
+        edge = "build -> baselines" if stages is None else "smoke tests -> baselines"
+        if bucket is None:
+            self._problem(edge, project, f"baseline bucket {bucket_name} is not in the templates")
+            return
+        policy, key_ref = (
+            self.world.bucket_policy(bucket),
+            next(
+                (
+                    rule.get("ServerSideEncryptionByDefault", {}).get("KMSMasterKeyID")
+                    for rule in (bucket.prop("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration", [])
+                ),
+                None,
+            ),
+        )
+        via = self._via("s3", bucket.stack.region)
+        if stages is None:
+            context = {"s3:prefix": BASELINES_PREFIX}
+            self._role_call(edge, project, role, "s3:ListBucket", bucket.arn(), resource_policy=policy, context=context)
+            stages_recorded = sorted(
+                {s.assembly_directory.removeprefix("assembly-Pipeline-") or "pipeline" for s in self.world.stacks}
+            )
+            for stage in stages_recorded:
+                for name in self._baseline_files(stage):
+                    self._role_call(
+                        edge,
+                        project,
+                        role,
+                        "s3:GetObject",
+                        f"{bucket.arn()}/{BASELINES_PREFIX}{stage}/{name}",
+                        resource_policy=policy,
+                    )
+            if key_ref:
+                self._key_calls(edge, project, str(key_ref), bucket.stack, ("kms:Decrypt",), role=role, context=via)
+            return
+        for stage in str(stages).split():
+            files = self._baseline_files(stage)
+            if not files:
+                self._problem(edge, project, f"records stage {stage!r}, which the cloud assembly does not hold")
+            for name in files:
+                self._role_call(
+                    edge,
+                    project,
+                    role,
+                    "s3:PutObject",
+                    f"{bucket.arn()}/{BASELINES_PREFIX}{stage}/{name}",
+                    resource_policy=policy,
+                )
+        if key_ref:
+            self._key_calls(edge, project, str(key_ref), bucket.stack, ("kms:GenerateDataKey",), role=role, context=via)
 
     def _assumed_by_build(self, project: Located, role: Located, role_arn: str) -> None:
         edge = "build -> stage deploy role"

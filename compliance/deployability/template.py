@@ -81,6 +81,7 @@ _TYPES: dict[str, _Names] = {
         {"Arn": "arn:aws:dynamodb:{r}:{a}:table/{n}", "StreamArn": "arn:aws:dynamodb:{r}:{a}:table/{n}/stream/{id}"},
     ),
     "AWS::CloudWatch::Alarm": _Names("AlarmName", "{n}", {"Arn": "arn:aws:cloudwatch:{r}:{a}:alarm:{n}"}),
+    "AWS::CloudWatch::CompositeAlarm": _Names("AlarmName", "{n}", {"Arn": "arn:aws:cloudwatch:{r}:{a}:alarm:{n}"}),
     "AWS::CloudWatch::Dashboard": _Names("DashboardName", "{n}"),
     "AWS::Events::Rule": _Names("Name", "{n}", {"Arn": "arn:aws:events:{r}:{a}:rule/{n}"}),
     "AWS::Events::EventBus": _Names("Name", "{n}", {"Arn": "arn:aws:events:{r}:{a}:event-bus/{n}", "Name": "{n}"}),
@@ -140,6 +141,7 @@ class Stack:
     ) -> None:
         self.name, self.account, self.region, self.template = name, account, region, template
         self.artifact_id = artifact_id or name
+        self.assembly_directory, self.template_file = "", f"{self.artifact_id}.template.json"
         self._assembly = assembly
         self._reverse: dict[str, str] | None = None
 
@@ -357,7 +359,7 @@ class Assembly:
         assembly._read(Path(path))
         return assembly
 
-    def _read(self, directory: Path) -> None:
+    def _read(self, directory: Path, nested: str = "") -> None:
         manifest = json.loads((directory / "manifest.json").read_text())
         for artifact_id, artifact in manifest.get("artifacts", {}).items():
             properties = artifact.get("properties", {})
@@ -365,9 +367,12 @@ class Assembly:
                 account, region = _environment(artifact["environment"])
                 template = json.loads((directory / properties["templateFile"]).read_text())
                 name = properties.get("stackName", artifact_id)
-                self.stacks.append(Stack(name, account, region, template, artifact_id, self))
+                stack = Stack(name, account, region, template, artifact_id, self)
+                # Where the stack's template lives: its nested assembly directory ("" at the top) and file.
+                stack.assembly_directory, stack.template_file = nested, properties["templateFile"]
+                self.stacks.append(stack)
             elif artifact.get("type") == "cdk:cloud-assembly":
-                self._read(directory / properties["directoryName"])
+                self._read(directory / properties["directoryName"], properties["directoryName"])
 
     def __iter__(self) -> Iterator[Stack]:
         return iter(self.stacks)

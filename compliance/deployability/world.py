@@ -65,6 +65,17 @@ AWS_MANAGED_POLICIES: dict[str, Document] = {
             }
         ]
     },
+    # The CDK bootstrap lookup role's policy, which the pipeline's alarm rules read alarms with; only its
+    # statement's actions of the services a check evaluates are copied (anything else is denied).
+    "arn:aws:iam::aws:policy/ReadOnlyAccess": {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:List*"],
+                "Resource": "*",
+            }
+        ]
+    },
     "arn:aws:iam::aws:policy/AWSCloudFormationReadOnlyAccess": {
         "Statement": [
             {

@@ -330,6 +330,12 @@ ACKNOWLEDGMENTS += tuple(
             "at run time; it may only put objects there, and Object Lock keeps every uploaded version.",
         ),
         (
+            "AwsSolutions-IAM5[Resource::<{evidence_bucket}.Arn>/baselines/*]",
+            ("role:synth",),
+            "The synth step reads the templates last deployed to each stage for the change impact; their file "
+            "names come from the release that recorded them, so it may read, not write, anything under baselines/.",
+        ),
+        (
             "AwsSolutions-IAM5[Resource::*]",
             ("role:pipeline",),
             "The replication bucket of each other region is encrypted with a key CDK knows only by alias, "

@@ -19,12 +19,9 @@ import aws_cdk as cdk
 from constructs import IConstruct
 
 from compliance.gate.acknowledgments import ACKNOWLEDGMENTS, Acknowledgment
+from compliance.reasons import MIN_REASON_WORDS, is_vague
 
-MIN_REASON_WORDS = 12
 POLICY = "/DefaultPolicy/Resource"
-VAGUE_REASONS = re.compile(
-    r"\b(needed by cdk|required by cdk|cdk default|false positive|not applicable|n/?a|todo|tbd)\b", re.IGNORECASE
-)
 # Configuration facts a finding may depend on: an entry with `only_if` applies only where its fact holds
 # (a stage's facts for stage entries, the pipeline's for pipeline entries; app.py states them).
 CONDITIONS = frozenset({"waf_disabled", "manages_account_settings", "cross_region", "cross_account_cross_region"})
@@ -74,7 +71,7 @@ def check_entry(entry: Acknowledgment, role_selectors: Iterable[str] = ()) -> No
     where = f"{entry.finding} on {', '.join(entry.resources) or '(no resource)'}"
     if not entry.resources:
         raise AcknowledgmentError(f"{where}: an acknowledgment must name the resources it applies to")
-    if len(entry.reason.split()) < MIN_REASON_WORDS or VAGUE_REASONS.search(entry.reason):
+    if is_vague(entry.reason):
         raise AcknowledgmentError(
             f"{where}: the reason must say in a real sentence (at least {MIN_REASON_WORDS} words) why it is safe "
             f"here, got {entry.reason!r}"

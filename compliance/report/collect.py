@@ -13,6 +13,7 @@ from typing import Any
 
 from compliance.gate.acknowledgments import ACKNOWLEDGMENTS
 from compliance.gate.severity import MODE_METADATA_KEY, ORIGINAL_SEVERITY_KEY
+from compliance.impact.assembly import impact_against_baseline
 from compliance.report.catalogue import Rule, rule_catalogue
 from compliance.report.cfn_lint import LintFinding, run_cfn_lint
 from compliance.report.model import Audit, Finding, StackInfo, SummaryRow, rules_of
@@ -154,7 +155,9 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def collect(cdk_out: Path, *, lint: list[LintFinding] | None = None) -> Audit:
+def collect(cdk_out: Path, *, lint: list[LintFinding] | None = None, baseline: Path | None = None) -> Audit:
+    """Everything the bundle reports; with ``baseline`` (the directory `make baseline-fetch` fills, absent or
+    empty on a first run) the change impact against it too."""
     rules = rule_catalogue()
     stacks = read_stacks(cdk_out)
     findings, packs = read_findings(_read_json(cdk_out / "validation-report.json"), stacks, rules)
@@ -170,4 +173,6 @@ def collect(cdk_out: Path, *, lint: list[LintFinding] | None = None) -> Audit:
         lint=run_cfn_lint(cdk_out) if lint is None else lint,
     )
     audit.summary = summarize(stacks, findings, packs, rules)
+    if baseline is not None:
+        audit.impact = impact_against_baseline(audit.commit, cdk_out, baseline)
     return audit

@@ -5,6 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from compliance.impact.model import Impact
 from compliance.report.catalogue import Rule
 from compliance.report.cfn_lint import LintFinding
 
@@ -71,10 +72,18 @@ class Audit:
     findings: list[Finding]
     lint: list[LintFinding]
     summary: list[SummaryRow] = field(default_factory=list)
+    # What the release changes against each stage's baseline; None when no baseline was looked for.
+    impact: Impact | None = None
 
     @property
     def passed(self) -> bool:
+        """The compliance gate: no open finding of a gating pack, no cfn-lint error."""
         return not any(f.blocking for f in self.findings) and not any(f.blocking for f in self.lint)
+
+    @property
+    def impact_passed(self) -> bool:
+        """The change-impact gate: no unacknowledged stateful replacement or removal in staging or prod."""
+        return self.impact is None or self.impact.passed
 
     def counts(self, pack: str | None = None) -> Counter[str]:
         selected = [f for f in self.findings if pack is None or f.pack == pack]

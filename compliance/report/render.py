@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from compliance.impact import render as impact_render
 from compliance.report.model import Audit, Finding, StackInfo
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -275,9 +276,33 @@ def render_junit(audit: Audit) -> str:
             )
     _set_counts(lint_suite, lint_counts)
     totals.update(lint_counts)
+    if audit.impact is not None:
+        totals.update(_junit_impact(suites, audit))
     _set_counts(suites, totals)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _junit_impact(suites: ET.Element, audit: Audit) -> Counter[str]:
+    """One case per environment: failed while a stateful replacement or removal there is not acknowledged."""
+    assert audit.impact is not None
+    suite = ET.SubElement(suites, "testsuite", name="change-impact")
+    counts: Counter[str] = Counter()
+    for env in audit.impact.environments:
+        case = ET.SubElement(suite, "testcase", classname="change-impact", name=env.name)
+        counts["tests"] += 1
+        blocking = env.blocking()
+        if blocking:
+            ET.SubElement(
+                case, "failure", message=f"{len(blocking)} unacknowledged stateful change(s)"
+            ).text = "\n".join(
+                f"{change.change} {change.resource_type} {stack.relative_name}/{change.logical_id} in {stage.stage}"
+                for stage, stack, change in blocking
+            )
+            counts["failures"] += 1
+        ET.SubElement(case, "system-out").text = impact_render._counts_text(env)
+    _set_counts(suite, counts)
+    return counts
 
 
 def _junit_line(finding: Finding) -> str:
@@ -436,7 +461,10 @@ def render_html(audit: Audit) -> str:
         )
     if not audit.lint:
         parts.append('<tr><td colspan="5">No cfn-lint findings.</td></tr>')
-    parts += ["</table>", "</body></html>"]
+    parts.append("</table>")
+    if audit.impact is not None:
+        parts.append(impact_render.render_html_section(audit.impact))
+    parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
@@ -462,8 +490,17 @@ RENDERERS = {
 }
 
 
+# Written when the audit holds a change impact (a baseline was looked for).
+IMPACT_RENDERERS = {
+    "change-impact.json": lambda audit: impact_render.render_json(audit.impact, audit.generated_at),
+    "change-impact.md": lambda audit: impact_render.render_markdown(audit.impact, audit.generated_at),
+    "impact.txt": lambda audit: impact_render.render_one_line(audit.impact),
+}
+
+
 def write_bundle(audit: Audit, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, render in RENDERERS.items():
+    renderers: dict[str, Any] = {**RENDERERS, **(IMPACT_RENDERERS if audit.impact is not None else {})}
+    for name, render in renderers.items():
         (out_dir / name).write_text(render(audit), encoding="utf-8")
     return out_dir

@@ -15,7 +15,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from config.schema import AlarmConfig
+from config.schema import OPERATIONS_ALARM_PERIOD_MINUTES, AlarmConfig
 from services.items.api import ItemsRestApi
 from services.items.asset import METRICS_NAMESPACE
 from services.items.function import ItemsFunction
@@ -23,7 +23,7 @@ from services.items.ingest import ItemsIngest
 from services.items.tables import ItemsTables
 from services.platform.alarms import threshold_alarm
 
-PERIOD = Duration.minutes(5)
+PERIOD = Duration.minutes(OPERATIONS_ALARM_PERIOD_MINUTES)
 # An error rate means something only over enough requests: the smoke tests' handful of deliberate 401s
 # in a quiet environment are most of a period's requests, and must not raise the 4xx alarm.
 MIN_REQUESTS_FOR_A_RATE = 20

@@ -28,6 +28,7 @@ from services.items.probe import (
 )
 from services.items.secrets import ItemsSecrets
 from services.items.tables import ItemsTables
+from services.platform.alarms import any_alarm
 from services.platform.delivery import DeploymentHooks, ProgressiveDelivery
 from services.platform.function import ServiceFunction
 from services.platform.keys import ServiceKey
@@ -131,6 +132,15 @@ class ItemsStack(Stack):
             ingest=ingest,
         )
         self._release(props, key, monitoring, function, ingest)
+        # What the pipeline's bake watches: every alarm of the stack, operations and deployments alike.
+        self.release_health_alarm_name = f"items-{name}-release-health"
+        self.release_health = any_alarm(
+            self,
+            "ReleaseHealth",
+            alarms=[*monitoring.alarms.all(), *self.delivery.alarms, *self.ingest_delivery.alarms],
+            alarm_name=self.release_health_alarm_name,
+            description=f"Any alarm of the items service ({name}) is in ALARM: the pipeline's bake fails on it",
+        )
         # The API serves traffic only once its data and secret exist.
         api.rest_api.node.add_dependency(tables, secrets)
         self._outputs(name, api, auth, tables, ingest, function, monitoring)

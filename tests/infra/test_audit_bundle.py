@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from compliance.report.render import RENDERERS
+from compliance.report.render import IMPACT_RENDERERS, RENDERERS
 from tests.conftest import REPO_ROOT
 from tests.synth_fixtures import BackgroundSynth
 
@@ -60,9 +60,24 @@ def test_the_default_configuration_passes_the_gate(bundle: tuple[dict[str, Any],
     assert {row["environment"] for row in findings["summary"]} == {"pipeline", "dev", "staging", "prod"}
 
 
-def test_all_six_files_are_written(bundle: tuple[dict[str, Any], Path]) -> None:
+def test_every_file_of_the_bundle_and_the_change_impact_is_written(bundle: tuple[dict[str, Any], Path]) -> None:
     _, directory = bundle
-    assert sorted(p.name for p in directory.iterdir()) == sorted(RENDERERS)
+    assert sorted(p.name for p in directory.iterdir()) == sorted({*RENDERERS, *IMPACT_RENDERERS})
+
+
+def test_a_first_run_without_baselines_says_so_in_the_change_impact(bundle: tuple[dict[str, Any], Path]) -> None:
+    _, directory = bundle
+    impact = json.loads((directory / "change-impact.json").read_text())
+    assert impact["passed"] is True
+    stages = [stage for env in impact["environments"] for stage in env["stages"]]
+    assert {s["stage"] for s in stages} == {"pipeline", "dev", "staging", "prod-eu-west-1", "prod-eu-central-1"}
+    assert all(s["baseline"] is None and s["stacks"] == [] for s in stages)
+    assert (directory / "impact.txt").read_text().startswith("no baseline for prod yet (its first release)")
+    assert (
+        "no baseline (nothing recorded yet: the first release to this stage)"
+        in (directory / "change-impact.md").read_text()
+    )
+    assert 'id="change-impact"' in (directory / "report.html").read_text()
 
 
 def test_the_real_sarif_is_valid(bundle: tuple[dict[str, Any], Path]) -> None:

@@ -48,6 +48,11 @@ REQUIRED_EDGES = {
     "pipeline -> replication bucket",
     "approval -> topic",
     "notifications -> topic",
+    "pipeline -> rule role",
+    "rule -> alarm",
+    "rule -> deployment window",
+    "build -> baselines",
+    "smoke tests -> baselines",
 }
 
 
@@ -170,3 +175,38 @@ def test_a_hook_that_may_not_report_leaves_the_deployment_hanging(synthesized: S
     denied = _denied_edges(_world_with(synthesized.outdir, no_report))
     # Both hooks, for both deployment groups, in the four stages.
     assert denied["hooks -> CodeDeploy codedeploy:PutLifecycleEventHookExecutionStatus"] == 2 * 2 * 4
+
+
+def test_a_bake_could_not_read_stagings_alarm_without_the_pipeline_roles_statement(synthesized: Synthesized) -> None:
+    def no_assume(stack: Any) -> None:
+        for resource in stack.template["Resources"].values():
+            if resource["Type"] == "AWS::IAM::Policy":
+                document = resource["Properties"]["PolicyDocument"]
+                document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != "ReadTheAlarmsBakesWatch"]
+
+    denied = _denied_edges(_world_with(synthesized.outdir, no_assume))
+    assert denied["pipeline -> rule role sts:AssumeRole"] == 1  # staging's one region
+
+
+def test_a_bake_on_an_alarm_its_stage_does_not_have_is_found(synthesized: Synthesized) -> None:
+    def rename_alarm(stack: Any) -> None:
+        for resource in stack.template["Resources"].values():
+            if resource["Type"] == "AWS::CloudWatch::CompositeAlarm":
+                resource["Properties"]["AlarmName"] = "renamed"
+
+    findings, _ = check(_world_with(synthesized.outdir, rename_alarm))
+    problems = [p.describe() for p in findings.problems if p.edge == "rule -> alarm"]
+    assert len(problems) == 1
+    assert "no alarm 'items-staging-release-health' in account 222222222222 eu-west-1" in problems[0]
+
+
+def test_the_build_could_not_fetch_baselines_without_its_read_statement(synthesized: Synthesized) -> None:
+    def no_read(stack: Any) -> None:
+        for resource in stack.template["Resources"].values():
+            if resource["Type"] == "AWS::IAM::Policy":
+                document = resource["Properties"]["PolicyDocument"]
+                document["Statement"] = [s for s in document["Statement"] if s["Action"] != "s3:GetObject"]
+
+    denied = _denied_edges(_world_with(synthesized.outdir, no_read))
+    assert denied["build -> baselines s3:GetObject"] > 0
+    assert denied["build -> baselines s3:ListBucket"] == 0

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from aws_cdk import assertions
 
+from compliance.impact.render import longest_impact_line
 from tests.conftest import REPO_ROOT
-from tests.synth_fixtures import Synthesized, only_resource, resource_with_prefix, resources_of
+from tests.synth_fixtures import Synthesized, only_resource, rendered, resource_with_prefix, resources_of
 
 PIPELINE_NAME = "serverless-python-delivery"
 
@@ -46,7 +47,7 @@ def _buildspec(project: dict[str, Any]) -> dict[str, Any]:
 
 def test_stages_run_in_delivery_order(pipeline: dict[str, Any]) -> None:
     names = [stage["Name"] for stage in pipeline["Stages"]]
-    assert names == ["Source", "Build", "UpdatePipeline", "Assets", "dev", "staging", "prod"]
+    assert names == ["Source", "Build", "UpdatePipeline", "Assets", "dev", "staging", "prod-approval", "prod"]
 
 
 def test_pipeline_is_type_v2_with_our_name(pipeline: dict[str, Any]) -> None:
@@ -109,17 +110,18 @@ def test_prod_regions_deploy_in_parallel_as_one_wave(pipeline: dict[str, Any]) -
     assert len({a["RunOrder"] for a in executes}) == 1
 
 
-def test_manual_approval_runs_before_every_prod_deploy_action(pipeline: dict[str, Any]) -> None:
-    (approval,) = _actions(pipeline, "prod", "Manual")
-    deploys = _actions(pipeline, "prod", "CloudFormation")
-    assert deploys
-    assert all(approval["RunOrder"] < action["RunOrder"] for action in deploys)
-    for earlier in ("dev", "staging"):
-        assert not _actions(pipeline, earlier, "Manual")
+def test_manual_approval_is_a_stage_of_its_own_right_before_prod(pipeline: dict[str, Any]) -> None:
+    """A rejected promotion then fails no deployed stage, so it rolls nothing back."""
+    names = [stage["Name"] for stage in pipeline["Stages"]]
+    assert names.index("prod-approval") == names.index("prod") - 1
+    assert [a["ActionTypeId"]["Provider"] for a in _stage(pipeline, "prod-approval")["Actions"]] == ["Manual"]
+    assert "OnFailure" not in _stage(pipeline, "prod-approval")
+    for other in ("dev", "staging", "prod"):
+        assert not _actions(pipeline, other, "Manual")
 
 
 def test_approval_comment_names_the_commit_and_the_staging_url(pipeline: dict[str, Any]) -> None:
-    (approval,) = _actions(pipeline, "prod", "Manual")
+    (approval,) = _actions(pipeline, "prod-approval", "Manual")
     configuration = approval["Configuration"]
     comment = configuration["CustomData"]
     assert "#{Source_owner_name_main.CommitId}" in comment or re.search(r"#\{[^}]+\.CommitId\}", comment)
@@ -129,13 +131,19 @@ def test_approval_comment_names_the_commit_and_the_staging_url(pipeline: dict[st
     assert "NotificationArn" in configuration
 
 
+def test_approval_comment_carries_prods_change_impact_line(pipeline: dict[str, Any]) -> None:
+    (approval,) = _actions(pipeline, "prod-approval", "Manual")
+    assert re.search(r"Impact: #\{Build@Synth\.IMPACT_SUMMARY\}\.", approval["Configuration"]["CustomData"])
+
+
 def test_approval_comment_fits_codepipeline_limit_once_filled(pipeline: dict[str, Any]) -> None:
-    (approval,) = _actions(pipeline, "prod", "Manual")
+    (approval,) = _actions(pipeline, "prod-approval", "Manual")
     filled = re.sub(r"#\{[^}]+\.CommitId\}", "0" * 40, approval["Configuration"]["CustomData"])
     filled = re.sub(r"#\{[^}]+\.API_URL\}", "https://abcdefghij.execute-api.eu-central-1.amazonaws.com/api/", filled)
     longest_summary = "gate PASSED (0 open, 9999 acknowledged), 9999 report-only findings, cfn-lint 0 errors"
     filled = re.sub(r"#\{[^}]+\.COMPLIANCE_SUMMARY\}", longest_summary, filled)
-    assert len(filled) <= 500
+    filled = re.sub(r"#\{[^}]+\.IMPACT_SUMMARY\}", longest_impact_line().strip(), filled)
+    assert len(filled) <= 500, filled
 
 
 def test_staging_smoke_tests_export_the_api_url_for_the_approval(
@@ -154,8 +162,8 @@ def test_smoke_tests_read_api_url_from_the_stage_outputs(synthesized: Synthesize
             api_url = next(v for v in variables if v["name"] == "API_URL")
             assert re.fullmatch(r"#\{[^}]+\.ApiUrl\}", api_url["value"]), api_url
             spec = _buildspec(_project(synthesized, smoke))
-            assert spec["phases"]["install"]["commands"] == ["make install-e2e"]
-            assert spec["phases"]["build"]["commands"] == ["make e2e"]
+            assert spec["phases"]["install"]["commands"][-1] == "make install-e2e"
+            assert spec["phases"]["build"]["commands"] == ["make e2e", "make baseline-record"]
 
 
 def test_synth_step_runs_buildspec_yml_and_publishes_test_reports(
@@ -306,10 +314,7 @@ def test_approvers_may_approve_exactly_the_prod_promotion(synthesized: Synthesiz
     writes = [s for s in statements if s["Action"] == "codepipeline:PutApprovalResult"]
     assert len(writes) == 1
     resource = json.dumps(writes[0]["Resource"])
-    assert (
-        resource.endswith(f':{PIPELINE_NAME}/prod/PromoteToProd"]]}}')
-        or f"{PIPELINE_NAME}/prod/PromoteToProd" in resource
-    )
+    assert f"{PIPELINE_NAME}/prod-approval/PromoteToProd" in resource
     for statement in statements:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all(
@@ -444,17 +449,49 @@ def test_evidence_bucket_is_encrypted_private_and_access_logged(synthesized: Syn
     assert properties["LoggingConfiguration"]["LogFilePrefix"] == "evidence/"
 
 
-def test_the_synth_role_may_only_add_evidence(synthesized: Synthesized) -> None:
-    statements = [
+def _evidence_statements(synthesized: Synthesized, role: str) -> list[dict[str, Any]]:
+    return [
         statement
         for policy_id, policy in resources_of(synthesized.pipeline, "AWS::IAM::Policy").items()
+        if role in policy_id
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if "EvidenceBucket" in json.dumps(statement["Resource"])
     ]
+
+
+def test_the_synth_role_may_only_add_evidence_and_read_baselines(synthesized: Synthesized) -> None:
+    statements = _evidence_statements(synthesized, "Synth")
     assert statements
-    for statement in statements:
-        assert statement["Action"] == "s3:PutObject"
-        assert json.dumps(statement["Resource"]).endswith('"/evidence/*"]]}')
+    writes = [s for s in statements if s["Action"] == "s3:PutObject"]
+    assert [json.dumps(s["Resource"]).endswith('"/evidence/*"]]}') for s in writes] == [True]
+    reads = [s for s in statements if s["Action"] != "s3:PutObject"]
+    assert {s["Action"] for s in reads} == {"s3:GetObject", "s3:ListBucket"}
+    (get,) = [s for s in reads if s["Action"] == "s3:GetObject"]
+    assert json.dumps(get["Resource"]).endswith('"/baselines/*"]]}')
+    (listing,) = [s for s in reads if s["Action"] == "s3:ListBucket"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["baselines/*"]}}
+
+
+def test_each_smoke_test_step_records_exactly_its_stages_baseline_files(synthesized: Synthesized) -> None:
+    """No wildcard: each step may write its stage's manifest, templates and release.json, the first
+    environment's the pipeline's too."""
+    for policy_id, policy in resources_of(synthesized.pipeline, "AWS::IAM::Policy").items():
+        if "SmokeTests" not in policy_id:
+            continue
+        keys = sorted(
+            rendered(resource).split("/baselines/", 1)[1]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+            if statement["Action"] == "s3:PutObject"
+            for resource in (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            )
+        )
+        stage = keys[0].split("/", 1)[0]
+        assert all("*" not in key for key in keys), keys
+        assert {k for k in keys if k.startswith(f"{stage}/")} >= {f"{stage}/manifest.json", f"{stage}/release.json"}
+        assert any(k.endswith(".template.json") for k in keys if k.startswith(f"{stage}/"))
+        recorded = {k.split("/", 1)[0] for k in keys}
+        assert recorded == ({"dev", "pipeline"} if "Pipelinedev" in policy_id else {stage}), policy_id
 
 
 def test_the_notification_rule_waits_for_the_topic_policy_it_needs(synthesized: Synthesized) -> None:

@@ -20,7 +20,7 @@ def test_every_buildspec_command_is_a_make_target_or_exports_a_pipeline_variable
     commands = commands_by_phase(spec)
     assert commands
     for _, command in commands:
-        assert command.startswith(("make ", "export COMPLIANCE_SUMMARY=")), command
+        assert command.startswith(("make ", "export COMPLIANCE_SUMMARY=", "export IMPACT_SUMMARY=")), command
 
 
 def test_buildspec_runs_install_lint_test_and_synth_in_order() -> None:
@@ -28,6 +28,7 @@ def test_buildspec_runs_install_lint_test_and_synth_in_order() -> None:
         "make install",
         "make lint",
         "make test",
+        "make baseline-fetch",
         "make synth",
         "make evidence",
     ]
@@ -35,7 +36,7 @@ def test_buildspec_runs_install_lint_test_and_synth_in_order() -> None:
 
 def test_every_make_target_the_pipeline_calls_exists() -> None:
     targets = {c.split()[1] for _, c in commands_by_phase(load_buildspec(BUILDSPEC)) if c.startswith("make ")}
-    targets |= {"install-e2e", "e2e", "ci", "audit"}
+    targets |= {"install-e2e", "e2e", "ci", "audit", "baseline-record"}
     for target in sorted(targets):
         result = subprocess.run(["make", "-n", target], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
         assert result.returncode == 0, f"make {target}: {result.stderr}"
@@ -56,6 +57,22 @@ def test_evidence_upload_is_skipped_outside_codebuild() -> None:
     result = subprocess.run(["make", "evidence"], cwd=REPO_ROOT, capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 0
     assert "not in CodeBuild, nothing uploaded" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("target", "message"), [("baseline-fetch", "no baseline"), ("baseline-record", "nothing recorded")]
+)
+def test_baselines_are_neither_fetched_nor_recorded_outside_codebuild(target: str, message: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODEBUILD_")}
+    result = subprocess.run(["make", target], cwd=REPO_ROOT, capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0
+    assert f"not in CodeBuild, {message}" in result.stdout
+
+
+def test_the_build_fetches_baselines_before_synth_reads_them() -> None:
+    commands = [c for _, c in commands_by_phase(load_buildspec(BUILDSPEC))]
+    assert commands.index("make baseline-fetch") < commands.index("make synth")
+    assert 'export IMPACT_SUMMARY="$(cat cdk.out/compliance/impact.txt)"' in commands
 
 
 def test_a_report_without_a_report_group_is_an_error() -> None:

@@ -580,3 +580,78 @@ def test_cdk_feature_flags_and_lookups_are_not_taken_for_overrides() -> None:
         }
     )
     assert load_config(context).pipeline.branch == "main"
+
+
+# --- stage gates ------------------------------------------------------------------------------------------------
+
+
+def test_committed_gates_bake_staging_and_hold_prod_to_its_window() -> None:
+    config = parse_config(_default())
+    assert config.environments["staging"].gates.bake_minutes == 30
+    window = config.environments["prod"].gates.deployment_window
+    assert window is not None
+    assert (window.cron, window.time_zone) == ("* * 8-16 ? * MON-THU *", "Europe/Dublin")
+    assert config.environments["dev"].gates.deployment_window is None
+
+
+def test_a_bake_shorter_than_one_alarm_evaluation_is_refused() -> None:
+    message = _error(_with("environments.staging.gates", {"bake_minutes": 3}))
+    assert "environments.staging: gates.bake_minutes: 3 minutes is shorter than one evaluation" in message
+    assert "(5-minute periods)" in message
+
+
+def test_no_bake_at_all_is_allowed() -> None:
+    assert parse_config(_with("environments.staging.gates", {"bake_minutes": 0})).environments["staging"]
+
+
+def test_a_bake_over_more_regions_than_one_condition_holds_is_refused() -> None:
+    raw = _with(
+        "environments.staging.regions",
+        ["eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1", "eu-south-1", "eu-central-1"],
+    )
+    message = _error(raw)
+    assert "environments.staging: gates.bake_minutes and regions:" in message
+    assert "at most 5" in message
+
+
+@pytest.mark.parametrize(
+    ("cron", "problem"),
+    [
+        ("* 8-16 ? * MON-THU", "is not a deployment window cron"),
+        ("30 * 8-16 ? * MON-THU *", "the seconds field of a deployment window must be '*'"),
+        ("* * 8-16 * * MON-THU *", "exactly one of day of month and day of week must be '?'"),
+        ("* * 8-25 ? * MON-THU *", "hours field '8-25': 25 is outside 0-23"),
+        ("* * 8-16 ? * MON-FUN *", "day of week field 'MON-FUN' may only hold"),
+        ("* * 8-16 ? JAN-DEC MON-THU 1800", "year field '1800': 1800 is outside 1970-2199"),
+    ],
+)
+def test_a_malformed_deployment_window_cron_is_refused_naming_the_field(cron: str, problem: str) -> None:
+    message = _error(_with("environments.prod.gates.deployment_window", {"cron": cron, "time_zone": "UTC"}))
+    assert "environments.prod.gates.deployment_window.cron:" in message
+    assert problem in message
+
+
+@pytest.mark.parametrize(
+    "cron",
+    ["0 0 9-17 ? * MON-FRI *", "* * 8-16 ? * MON-THU *", "* 0/30 22-23 ? * SAT,SUN", "* * * L * ? *", "* * 9 ? * 6L *"],
+)
+def test_deployment_window_crons_of_the_rule_reference_are_accepted(cron: str) -> None:
+    window = {"cron": cron, "time_zone": "America/New_York"}
+    gates = parse_config(_with("environments.prod.gates.deployment_window", window)).environments["prod"].gates
+    assert gates.deployment_window is not None
+    assert gates.deployment_window.cron == cron
+
+
+@pytest.mark.parametrize("time_zone", ["Europe/Atlantis", "CST", "GMT+1", "UTC+25:00"])
+def test_an_unknown_or_ambiguous_time_zone_is_refused(time_zone: str) -> None:
+    window = {"cron": "* * 8-16 ? * MON-THU *", "time_zone": time_zone}
+    message = _error(_with("environments.prod.gates.deployment_window", window))
+    assert f"environments.prod.gates.deployment_window.time_zone: {time_zone!r} is not a time zone such as" in message
+
+
+@pytest.mark.parametrize("time_zone", ["UTC", "UTC+05:30", "UTC-03:00", "America/Argentina/Buenos_Aires"])
+def test_time_zones_in_the_rule_reference_forms_are_accepted(time_zone: str) -> None:
+    window = {"cron": "* * 8-16 ? * MON-THU *", "time_zone": time_zone}
+    gates = parse_config(_with("environments.prod.gates.deployment_window", window)).environments["prod"].gates
+    assert gates.deployment_window is not None
+    assert gates.deployment_window.time_zone == time_zone

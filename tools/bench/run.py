@@ -14,8 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tools.bench import lead_time
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).resolve().parent / "results.json"
+LEAD_TIME_SVG = Path(__file__).resolve().parent / "lead_time.svg"
+# Figures measured in this run that the lead-time model uses (seconds).
+MEASURED: dict[str, float] = {}
 REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "5"))
 PYTHON = sys.executable
 ITEM_ID = "0123456789abcdef0123456789abcdef"
@@ -70,6 +75,7 @@ def synth_ratio(outdir: Path) -> Figure:
         full.append(timed([PYTHON, "app.py"], offline_env(CDK_OUTDIR=str(outdir))))
     ratios = [f / e for f, e in zip(full, empty, strict=True)]
     ratio = statistics.median(full) / statistics.median(empty)
+    MEASURED["synth"] = statistics.median(full)
     return Figure(
         "synth: full app / empty app",
         ratio,
@@ -212,6 +218,7 @@ def test_suite() -> Figure:
     runs = int(os.environ.get("BENCH_SUITE_RUNS", "1"))
     samples = [timed([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"], offline_env()) for _ in range(runs)]
     value = statistics.median(samples)
+    MEASURED["test_suite"] = value
     return Figure("test suite wall time", value, "s", "<= 60", value <= 60, spread(samples))
 
 
@@ -262,6 +269,48 @@ def path_of(template: dict[str, Any]) -> tuple[int, int, int]:
     return sequential, codebuild, assets
 
 
+def _lead_times(outdir: Path, reference_out: Path) -> tuple[lead_time.PipelineModel, lead_time.PipelineModel]:
+    """Push to prod, modelled on both synthesized pipelines with the same build, shifts and assumptions."""
+    from config.loading import committed_config
+    from services.platform.delivery import BAKE_SECONDS
+
+    config = committed_config()
+    shifts: dict[str, lead_time.Shift] = {
+        str(env.name): lead_time.Shift(
+            env.deployment.traffic_shift.kind,
+            env.deployment.traffic_shift.percentage,
+            env.deployment.traffic_shift.minutes,
+        )
+        for env in config.ordered_environments
+    }
+    if "audit" not in MEASURED:
+        MEASURED["audit"] = timed([PYTHON, "-m", "compliance.report", str(outdir)], offline_env())
+    build = (
+        lead_time.BUILD_INSTALL.seconds
+        + lead_time.BUILD_LINT.seconds
+        + MEASURED.get("test_suite", lead_time.BUILD_TESTS.seconds)
+        + MEASURED.get("synth", 15.0)
+        + MEASURED["audit"]
+    )
+    models = []
+    for name, directory, template_file in (
+        ("ours", outdir, "Pipeline.template.json"),
+        ("default CDK Pipelines", reference_out, "Reference.template.json"),
+    ):
+        template = lead_time.load(directory / template_file)
+        models.append(
+            lead_time.model(
+                name,
+                template,
+                shifts=shifts,
+                post_traffic_wait=BAKE_SECONDS,
+                build_seconds=build,
+                publishes=lead_time.asset_publishes(directory, template),
+            )
+        )
+    return models[0], models[1]
+
+
 def critical_path(outdir: Path) -> list[Figure]:
     ours = path_of(json.loads((outdir / "Pipeline.template.json").read_text()))
     with tempfile.TemporaryDirectory() as reference_out:
@@ -274,7 +323,37 @@ def critical_path(outdir: Path) -> list[Figure]:
             stderr=subprocess.DEVNULL,
         )
         reference = path_of(json.loads((Path(reference_out) / "Reference.template.json").read_text()))
+        modelled, default = _lead_times(outdir, Path(reference_out))
+    LEAD_TIME_SVG.write_text(
+        lead_time.render_svg([modelled, default], "Push to prod: the critical path, approval and window excluded"),
+        encoding="utf-8",
+    )
+    print(
+        "lead-time model (build measured here: synth "
+        f"{MEASURED.get('synth', 0):.1f} s, audit {MEASURED['audit']:.1f} s; the rest assumed):",
+        *(a.line() for a in lead_time.ASSUMPTIONS),
+        f"  {lead_time.summary(modelled)}",
+        f"  {lead_time.summary(default)}",
+        f"  drawn in {LEAD_TIME_SVG.relative_to(REPO_ROOT)}",
+        sep="\n",
+    )
     return [
+        Figure(
+            "lead time push->prod: ours",
+            modelled.seconds / 60,
+            "min",
+            "model, reference",
+            True,
+            _milestones(modelled),
+        ),
+        Figure(
+            "lead time push->prod: default",
+            default.seconds / 60,
+            "min",
+            "model, reference",
+            True,
+            _milestones(default) + " (default CDK Pipelines layout of the same app)",
+        ),
         Figure(
             "pipeline: sequential actions",
             ours[0],
@@ -295,6 +374,15 @@ def critical_path(outdir: Path) -> list[Figure]:
             "pipeline: asset actions", ours[2], "actions", "1", ours[2] == 1, f"default CodePipeline {reference[2]}"
         ),
     ]
+
+
+def _milestones(pipeline: lead_time.PipelineModel) -> str:
+    done = pipeline.milestones()
+    environments = ("dev", "staging", "prod")
+    last = {
+        env: max((t for stage, t in done.items() if stage.split("-", 1)[0] == env), default=0.0) for env in environments
+    }
+    return ", ".join(f"{env} done at {last[env] / 60:.1f} min" for env in environments)
 
 
 # --- 5. sizes -----------------------------------------------------------------------------------
