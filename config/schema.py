@@ -169,6 +169,12 @@ PIPELINE_DERIVED_NAMES = (
 )
 
 
+# The pipeline's role that runs one stage's post-deploy tests has a fixed name: the stage's identity
+# secret and key name it in their policies (an IAM role name holds at most 64 characters).
+SMOKE_TEST_ROLE_NAME = "{name}-smoke-tests-{environment}-{region}"
+ROLE_NAME_LIMIT = 64
+
+
 def _pipeline_name(value: str) -> str:
     for pattern, limit, what in PIPELINE_DERIVED_NAMES:
         derived = pattern.format(name=value)
@@ -475,6 +481,24 @@ class AppConfig(_Strict):
                 "connection of its own account (create one there)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _smoke_test_role_names_fit(self) -> AppConfig:
+        for env in self.environments.values():
+            for region in env.regions:
+                name = self.smoke_test_role_name(env.name, region)
+                if len(name) > ROLE_NAME_LIMIT:
+                    raise ValueError(
+                        f"pipeline.name: {self.pipeline.name!r} makes the smoke-test role name {name!r} "
+                        f"{len(name)} characters long; AWS allows {ROLE_NAME_LIMIT}"
+                    )
+        return self
+
+    def smoke_test_role_name(self, environment: str, region: str) -> str:
+        return SMOKE_TEST_ROLE_NAME.format(name=self.pipeline.name, environment=environment, region=region)
+
+    def smoke_test_role_arn(self, environment: str, region: str) -> str:
+        return f"arn:aws:iam::{self.pipeline.account}:role/{self.smoke_test_role_name(environment, region)}"
 
     @property
     def ordered_environments(self) -> list[EnvironmentConfig]:

@@ -12,8 +12,9 @@ from pipeline.approval import ApproversPolicy, approval_step
 from pipeline.artifact_store import ArtifactStore
 from pipeline.evidence import EvidenceStore
 from pipeline.notifications import PipelineTopics
+from pipeline.smoke_tests import name_the_role, role_policy_path, smoke_test_step
 from pipeline.source import SOURCE_ACTION_NAME, connection_source, grant_connection_by_its_prefix
-from pipeline.synth_step import BUILD_IMAGE, report_statement, synth_step
+from pipeline.synth_step import BUILD_IMAGE, synth_step
 from pipeline.termination_protection import termination_protection_step
 from services.platform.buckets import access_log_bucket, server_access_logs_statement
 from stages.application_stage import PROJECT_TAG, ApplicationStage
@@ -42,6 +43,9 @@ class PipelineStack(Stack):
         self._account_settings_owned: set[tuple[str, str]] = set()
         # Every application stage with its environment's configuration, in pipeline order.
         self.application_stages: list[tuple[ApplicationStage, EnvironmentConfig]] = []
+        # Each stage's smoke-test step and the fixed name of its role.
+        self._smoke_tests: list[tuple[pipelines.CodeBuildStep, ApplicationStage, str]] = []
+        self._config = config
         store = ArtifactStore(self, "Artifacts")
         topics = PipelineTopics(self, "Notifications", config=pipeline_config)
         self.test_reports = codebuild.ReportGroup(
@@ -115,6 +119,8 @@ class PipelineStack(Stack):
                 staging_api_url = smoke_tests[0].exported_variable("API_URL")
 
         self.pipeline.build_pipeline()
+        for step, _, role_name in self._smoke_tests:
+            name_the_role(step, role_name)
         grant_connection_by_its_prefix(self.pipeline.pipeline, pipeline_config.connection_arn)
         self._add_push_trigger(pipeline_config.branch, list(pipeline_config.ignored_paths))
         topics.watch(self.pipeline.pipeline)
@@ -150,6 +156,18 @@ class PipelineStack(Stack):
             "evidence_bucket": self.get_logical_id(self.evidence.bucket.node.default_child),
         }
 
+    def role_placeholder_values(self) -> dict[str, dict[str, str]]:
+        """Per role policy, what the registry's stage placeholders stand for: each smoke-test role may read
+        one stage's identity, in that stage's account and region."""
+        return {
+            role_policy_path(step): {
+                "stage_account": str(stage.account),
+                "stage_region": str(stage.region),
+                "stage_environment": stage.environment_name,
+            }
+            for step, stage, _ in self._smoke_tests
+        }
+
     def replication_bucket_names(self) -> list[str]:
         # Seen from this stack, a bucket of another region resolves to its generated physical name.
         return [str(self.resolve(b.bucket_name)) for b in self.replication_buckets]
@@ -170,40 +188,20 @@ class PipelineStack(Stack):
                 stage_id,
                 env_config=env_config,
                 region=region,
+                smoke_test_role_arn=self._config.smoke_test_role_arn(env_config.name, region),
                 manages_account_settings=place not in self._account_settings_owned,
             )
             self._account_settings_owned.add(place)
             self.application_stages.append((stage, env_config))
-            step = self._smoke_test_step(f"SmokeTests-{region}", stage)
+            step = smoke_test_step(
+                f"SmokeTests-{region}", stage, source=self.source, report_group=self.smoke_test_reports
+            )
+            self._smoke_tests.append((step, stage, self._config.smoke_test_role_name(env_config.name, region)))
             protect = termination_protection_step(f"ProtectStacks-{region}", stage, self.source)
             # Both run once the stage is deployed, side by side.
             wave.add_stage(stage, post=[step, *([protect] if protect else [])])
             smoke_tests.append(step)
         return smoke_tests
-
-    def _smoke_test_step(self, step_id: str, stage: ApplicationStage) -> pipelines.CodeBuildStep:
-        """Runs tests/e2e against the API the stage just deployed, found through its stack outputs."""
-        return pipelines.CodeBuildStep(
-            step_id,
-            input=self.source,
-            env_from_cfn_outputs={"API_URL": stage.api_url_output},
-            env={"DEPLOY_ENVIRONMENT": stage.environment_name},
-            install_commands=["make install-e2e"],
-            commands=["make e2e"],
-            partial_build_spec=codebuild.BuildSpec.from_object(
-                {
-                    "reports": {
-                        self.smoke_test_reports.report_group_arn: {
-                            "base-directory": "reports",
-                            "files": ["e2e.xml"],
-                            "file-format": "JUNITXML",
-                        }
-                    }
-                }
-            ),
-            role_policy_statements=[report_statement(self.smoke_test_reports)],
-            timeout=Duration.minutes(15),
-        )
 
     def _add_push_trigger(self, branch: str, ignored_paths: list[str]) -> None:
         """Start on a push to the branch unless every changed file matches an ignored path (V2 trigger)."""

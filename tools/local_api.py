@@ -22,7 +22,13 @@ from tools.lambda_assets import make_importable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STAGE = "api"
-LOCAL_CLAIMS = {"sub": "local-user", "email": "local-user@example.com", "token_use": "id"}
+# What API Gateway passes on for a machine client's access token with both items scopes.
+LOCAL_CLAIMS = {
+    "sub": "local-client",
+    "client_id": "local-client",
+    "token_use": "access",
+    "scope": "items/read items/write",
+}
 # The API Gateway resources of the items API, in match order.
 RESOURCES = [
     ("/health", re.compile(r"/health"), False),
