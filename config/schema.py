@@ -5,6 +5,7 @@ impossible combination raises a ValidationError that config/loading.py turns int
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -170,8 +171,7 @@ PIPELINE_DERIVED_NAMES = (
 
 
 # The pipeline's role that runs one stage's post-deploy tests has a fixed name: the stage's identity
-# secret and key name it in their policies (an IAM role name holds at most 64 characters).
-SMOKE_TEST_ROLE_NAME = "{name}-smoke-tests-{environment}-{region}"
+# secret and key name it in their policies. An IAM role name holds at most 64 characters.
 ROLE_NAME_LIMIT = 64
 
 
@@ -482,20 +482,14 @@ class AppConfig(_Strict):
             )
         return self
 
-    @model_validator(mode="after")
-    def _smoke_test_role_names_fit(self) -> AppConfig:
-        for env in self.environments.values():
-            for region in env.regions:
-                name = self.smoke_test_role_name(env.name, region)
-                if len(name) > ROLE_NAME_LIMIT:
-                    raise ValueError(
-                        f"pipeline.name: {self.pipeline.name!r} makes the smoke-test role name {name!r} "
-                        f"{len(name)} characters long; AWS allows {ROLE_NAME_LIMIT}"
-                    )
-        return self
-
     def smoke_test_role_name(self, environment: str, region: str) -> str:
-        return SMOKE_TEST_ROLE_NAME.format(name=self.pipeline.name, environment=environment, region=region)
+        """`<pipeline name>-smoke-tests-<environment>-<region>`; a pipeline name too long for that is cut and
+        followed by a digest of the whole name, so names of two pipelines stay apart."""
+        name, suffix = self.pipeline.name, f"-smoke-tests-{environment}-{region}"
+        if len(name) + len(suffix) > ROLE_NAME_LIMIT:
+            digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+            name = f"{name[: ROLE_NAME_LIMIT - len(suffix) - len(digest) - 1]}-{digest}"
+        return name + suffix
 
     def smoke_test_role_arn(self, environment: str, region: str) -> str:
         return f"arn:aws:iam::{self.pipeline.account}:role/{self.smoke_test_role_name(environment, region)}"

@@ -1,6 +1,6 @@
 """The pipeline stack: source, synth, self-mutation, assets, dev -> staging -> (approval) -> prod."""
 
-from aws_cdk import Duration, RemovalPolicy, Stack, Tags, pipelines
+from aws_cdk import RemovalPolicy, Stack, Tags, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_s3 as s3

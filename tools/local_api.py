@@ -37,7 +37,8 @@ RESOURCES = [
     ("/ingest/{ingest_id}", re.compile(r"/ingest/(?P<ingest_id>[^/]+)"), True),
     ("/ingest", re.compile(r"/ingest"), True),
 ]
-POLL_SECONDS = 0.5
+# How long the worker thread waits after finding the queue empty.
+POLL_SECONDS = 0.2
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 

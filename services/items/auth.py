@@ -64,8 +64,6 @@ class ItemsUserPool(Construct):
         # per region across AWS, hence the account in it.
         self.domain = self.user_pool.add_domain(
             "Domain",
-            cognito_domain=cognito.CognitoDomainOptions(
-                domain_prefix=f"items-{environment}-{Stack.of(self).account}"
-            ),
+            cognito_domain=cognito.CognitoDomainOptions(domain_prefix=f"items-{environment}-{Stack.of(self).account}"),
         )
         self.token_url = f"{self.domain.base_url()}/oauth2/token"
