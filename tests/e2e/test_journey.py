@@ -62,6 +62,7 @@ def test_a_marked_item_is_created_once_read_listed_and_deleted(api: Api, identit
 
     session = identity.session()
     assert api.request("DELETE", f"/items/{item['id']}", session=session).status == 204
+    ledger.deleted(item["id"])
     gone = _read(api, identity, item["id"])
     assert gone.status == 404
     assert "message" in gone.json()

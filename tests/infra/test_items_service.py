@@ -602,7 +602,7 @@ def test_error_rate_alarms_need_enough_requests_to_mean_something(templates: dic
     for name in ("OperationsApi5xxRate", "OperationsApi4xxRate"):
         alarm = resource_with_prefix(templates["dev"], "AWS::CloudWatch::Alarm", name)["Properties"]
         (expression,) = [m["Expression"] for m in alarm["Metrics"] if "Expression" in m]
-        assert expression == "IF(requests >= 20, 100 * errors / requests, 0)"
+        assert expression == "IF(requests >= 50, 100 * errors / requests, 0)"
 
 
 def test_only_the_first_stage_of_an_account_and_region_sets_api_gateways_cloudwatch_role(
