@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.journey import Identity, Ledger, Session, identity_from
+from tests.e2e.journey import Identity, Ledger, Session, identity_from, wait_until_accepted
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,7 @@ def identity(api: Api) -> Identity:
         if deploy_environment():
             pytest.fail("the pipeline must pass IDENTITY_SECRET_ARN (the stage's SmokeTestIdentitySecretArn output)")
         pytest.skip("no identity: set IDENTITY_SECRET_ARN, or API_TOKEN (and API_KEY) to run the journey")
+    wait_until_accepted(api.request, found)
     return found
 
 

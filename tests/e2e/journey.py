@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -21,6 +22,8 @@ INGEST_WAIT_SECONDS = 180.0
 LIST_WAIT_SECONDS = 30.0
 # The clean-up waits this long more for an upload the test left unfinished.
 CLEANUP_UPLOAD_WAIT_SECONDS = 60.0
+# Right after a stage's first deployment its token endpoint, app client and API key may need a moment.
+IDENTITY_READY_SECONDS = 120.0
 # Polls start fast (the local API answers at once) and back off to a pace AWS does not mind.
 FIRST_POLL_SECONDS = 0.05
 MAX_POLL_SECONDS = 2.0
@@ -29,12 +32,15 @@ SWEEP_PAGES = 5
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Session:
     """The headers one session of the caller sends. API Gateway caches GET answers per token, so reads
     that must see a write go through a new session."""
 
     headers: Mapping[str, str]
+
+    def __repr__(self) -> str:  # never print credentials into a test report
+        return "Session(<credentials>)"
 
 
 class Identity(Protocol):
@@ -48,8 +54,8 @@ class Identity(Protocol):
 class GivenToken:
     """A token given by hand (a person's access token, or the local API's token), and maybe an API key."""
 
-    token: str
-    api_key: str = ""
+    token: str = field(repr=False)
+    api_key: str = field(default="", repr=False)
 
     def session(self) -> Session:
         return Session(_headers(self.token, self.api_key))
@@ -65,7 +71,7 @@ class ClientCredentials:
     from the user pool's token endpoint (client-credentials grant), and the usage plan's API key."""
 
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     token_url: str
     scope: str
     api_key: str = field(repr=False)
@@ -80,6 +86,8 @@ class ClientCredentials:
         return cls(**{name: fields[name] for name in ("client_id", "client_secret", "token_url", "scope", "api_key")})
 
     def session(self) -> Session:
+        """A new access token from the token endpoint (client-credentials grant, client authenticated with
+        HTTP Basic); a new domain may take a moment to resolve."""
         basic = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
         request = urllib.request.Request(
             self.token_url,
@@ -87,9 +95,18 @@ class ClientCredentials:
             method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Basic {basic}"},
         )
-        with urllib.request.urlopen(request, timeout=15) as response:
-            token = json.loads(response.read())["access_token"]
-        return Session(_headers(token, self.api_key))
+        deadline = time.monotonic() + IDENTITY_READY_SECONDS
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=15) as response:
+                    token = json.loads(response.read())["access_token"]
+                return Session(_headers(token, self.api_key))
+            except urllib.error.HTTPError:
+                raise
+            except urllib.error.URLError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(MAX_POLL_SECONDS)
 
     @property
     def has_api_key(self) -> bool:
@@ -154,12 +171,12 @@ class Ledger:
         self.upload_ids.append(ingest_id)
 
     def marked_items(self, session: Session) -> list[dict[str, Any]]:
-        """This test's items among the newest ones."""
+        """This test's items among the newest ones (read with a new session each time: lists are cached)."""
         found, token = [], None
         for _ in range(SWEEP_PAGES):
             query = "?limit=100" + (f"&next_token={urllib.parse.quote(token)}" if token else "")
             page = self._request("GET", f"/items{query}", session=session).json()
-            found += [item for item in page["items"] if item["name"].startswith(self.prefix)]
+            found += [item for item in page["items"] if item["name"].startswith(f"{self.prefix} ")]
             token = page.get("next_token")
             if not token:
                 break
@@ -178,20 +195,22 @@ class Ledger:
                 what=f"the {imported} imported items in the list",
             )
             ids += [item["id"] for item in items]
-        session = self._identity.session()
-        for item_id in dict.fromkeys(ids):
-            status = self._request("DELETE", f"/items/{item_id}", session=session).status
-            if status not in (204, 404):
-                problems.append(f"DELETE /items/{item_id} answered {status}")
+        if ids:
+            session = self._identity.session()
+            for item_id in dict.fromkeys(ids):
+                status = self._request("DELETE", f"/items/{item_id}", session=session).status
+                if status not in (204, 404):
+                    problems.append(f"DELETE /items/{item_id} answered {status}")
         return problems
 
     def _finished_imports(self, problems: list[str]) -> list[int]:
         """How many items each upload imported, once it has finished (an import may land after a failed step)."""
         counts = []
+        session = self._identity.session()  # upload statuses are never cached
         for ingest_id in self.upload_ids:
             try:
                 job = eventually(
-                    lambda i=ingest_id: self._request("GET", f"/ingest/{i}", session=self._identity.session()).json(),
+                    lambda i=ingest_id: self._request("GET", f"/ingest/{i}", session=session).json(),
                     lambda seen: seen.get("status") not in ("PENDING", "VALIDATING"),
                     within=CLEANUP_UPLOAD_WAIT_SECONDS,
                     what=f"upload {ingest_id} to finish",
@@ -201,3 +220,13 @@ class Ledger:
                 continue
             counts.append(int(job.get("imported") or 0))
         return counts
+
+
+def wait_until_accepted(request: Caller, identity: Identity) -> None:
+    """Until the API takes the identity (a first deployment's app client and API key need a moment)."""
+    eventually(
+        lambda: request("GET", "/items?limit=1", session=identity.session()),
+        lambda seen: seen.status not in (401, 403),
+        within=IDENTITY_READY_SECONDS,
+        what="the API to accept the test identity",
+    )

@@ -31,8 +31,9 @@ def _read(api: Api, identity: Identity, item_id: str) -> HttpResponse:
 def test_a_valid_token_without_the_api_key_is_refused(api: Api, identity: Identity) -> None:
     if not identity.has_api_key:
         pytest.skip("this identity has no API key (the local API requires none)")
-    headers = {k: v for k, v in identity.session().headers.items() if k != "X-Api-Key"}
-    assert api.request("GET", "/items", headers=headers).status == 403
+    without_key = {k: v for k, v in identity.session().headers.items() if k != "X-Api-Key"}
+    response = api.request("GET", "/items", headers=without_key)
+    assert response.status == 403, response.body
 
 
 def test_the_newest_items_can_be_listed(api: Api, identity: Identity) -> None:
@@ -60,8 +61,8 @@ def test_a_marked_item_is_created_once_read_listed_and_deleted(api: Api, identit
     )
     assert [i["id"] for i in listed] == [item["id"]], "listed once: the retry created nothing"
 
-    session = identity.session()
-    assert api.request("DELETE", f"/items/{item['id']}", session=session).status == 204
+    deleted = api.request("DELETE", f"/items/{item['id']}", session=identity.session())
+    assert deleted.status == 204, deleted.body
     ledger.deleted(item["id"])
     gone = _read(api, identity, item["id"])
     assert gone.status == 404
@@ -93,8 +94,9 @@ def test_an_uploaded_csv_is_imported_and_its_items_can_be_read(api: Api, identit
     sent = send(urllib.request.Request(upload["url"], data=csv.encode(), method="PUT", headers=upload["headers"]))
     assert sent.status == 200, sent.body
 
+    session = identity.session()  # upload statuses are never cached
     job = eventually(
-        lambda: api.request("GET", f"/ingest/{ticket['id']}", session=identity.session()).json(),
+        lambda: api.request("GET", f"/ingest/{ticket['id']}", session=session).json(),
         lambda seen: seen["status"] not in ("PENDING", "VALIDATING"),
         within=INGEST_WAIT_SECONDS,
         what="the upload to be processed",
