@@ -191,9 +191,9 @@ class PipelineEdges(CheckerBase):
                     continue  # not a deploy action's variables (e.g. codepipeline.PipelineExecutionId)
                 value = stack.resolve_str(stack.template.get("Outputs", {})[output]["Value"])
                 target = self.world.find(value, near=stack)
-                if target is None:
-                    continue
-                if target.type != "AWS::SecretsManager::Secret" or role is None:
+                if target is None or role is None:
+                    continue  # a value that names no resource (a URL); a missing role is reported with its project
+                if target.type != "AWS::SecretsManager::Secret":
                     self._problem(edge, where, f"no check for a build reading {target.type} {value}")
                     continue
                 self._read_secret(edge, where, role, target)
@@ -221,7 +221,9 @@ class PipelineEdges(CheckerBase):
         )
         key_ref = str(secret.prop("KmsKeyId") or "alias/aws/secretsmanager")
         if key_ref.endswith("alias/aws/secretsmanager") and secret.stack.account != role.stack.account:
-            self._problem(edge, where, "a secret read from another account needs a customer key (its policy names us)")
+            self._problem(
+                edge, where, "a secret read from another account needs a customer key, whose policy admits the reader"
+            )
         context = {**self._via("secretsmanager", secret.stack.region), "kms:EncryptionContext:SecretARN": secret.arn()}
         self._key_calls(edge, where, key_ref, secret.stack, ("kms:Decrypt",), role=role, context=context)
 

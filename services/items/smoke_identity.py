@@ -1,8 +1,8 @@
 """The identity the post-deploy tests call the API with: a Cognito app client that gets access tokens
 with the items scopes through the client-credentials grant, and an API key of the usage plan. What the
 tests need to use it (client id and secret, token endpoint, scopes, API key) is one secret in the
-stage's account, which the pipeline's smoke-test role of this stage (maybe of another account) may read
-and, in its resource policy and the key's policy, no other principal is granted."""
+stage's account. Its resource policy and the key's policy grant it to one principal: the pipeline's
+smoke-test role of this stage, of the pipeline's account (another account, or the same)."""
 
 from aws_cdk import Aws, Duration, Fn, RemovalPolicy, SecretValue, Stack
 from aws_cdk import aws_apigateway as apigw
