@@ -124,11 +124,11 @@ baseline-record: ## (after a stage's smoke tests) record its templates as the ba
 	  done; \
 	fi
 
-install-e2e: ## what the post-deploy smoke tests need (pytest only)
+install-e2e: ## what the post-deploy tests need (pytest, boto3)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-e2e.txt -c constraints.txt
 
-e2e: ## smoke tests against a deployed stage (API_URL from its stack outputs)
+e2e: ## post-deploy tests against a deployed stage (API_URL, IDENTITY_SECRET_ARN from its stack outputs; README)
 	$(PY) -m pytest tests/e2e -p no:cacheprovider --junitxml=reports/e2e.xml
 
 clean: ## remove build output (keeps the venv and node_modules)

@@ -82,6 +82,7 @@ def acknowledgment_targets(pipeline: PipelineStack, config: AppConfig) -> Acknow
         role_policy_paths=ROLE_POLICY_PATHS,
         generated_roles_under=GENERATED_ROLES_UNDER,
         placeholders=pipeline.placeholder_values(),
+        resource_placeholders=pipeline.role_placeholder_values(),
         replication_buckets=pipeline.replication_bucket_names(),
         pipeline_facts=frozenset(pipeline_facts),
     )

@@ -5,6 +5,7 @@ impossible combination raises a ValidationError that config/loading.py turns int
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zoneinfo
 from collections.abc import Mapping
@@ -234,6 +235,11 @@ PIPELINE_DERIVED_NAMES = (
     ("{name}-pipeline", 128, "the pipeline stack's name"),
     ("{name}-events", 64, "the notification rule name"),
 )
+
+
+# The pipeline's role that runs one stage's post-deploy tests has a fixed name: the stage's identity
+# secret and key name it in their policies. An IAM role name holds at most 64 characters.
+ROLE_NAME_LIMIT = 64
 
 
 def _pipeline_name(value: str) -> str:
@@ -584,6 +590,18 @@ class AppConfig(_Strict):
                 "connection of its own account (create one there)"
             )
         return self
+
+    def smoke_test_role_name(self, environment: str, region: str) -> str:
+        """`<pipeline name>-smoke-tests-<environment>-<region>`; a pipeline name too long for that is cut and
+        followed by a digest of the whole name, so names of two pipelines stay apart."""
+        name, suffix = self.pipeline.name, f"-smoke-tests-{environment}-{region}"
+        if len(name) + len(suffix) > ROLE_NAME_LIMIT:
+            digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+            name = f"{name[: ROLE_NAME_LIMIT - len(suffix) - len(digest) - 1]}-{digest}"
+        return name + suffix
+
+    def smoke_test_role_arn(self, environment: str, region: str) -> str:
+        return f"arn:aws:iam::{self.pipeline.account}:role/{self.smoke_test_role_name(environment, region)}"
 
     @property
     def ordered_environments(self) -> list[EnvironmentConfig]:

@@ -1,6 +1,6 @@
 """The pipeline stack: source, synth, self-mutation, assets, dev -> staging -> (approval) -> prod."""
 
-from aws_cdk import Duration, RemovalPolicy, Stack, Tags, pipelines
+from aws_cdk import RemovalPolicy, Stack, Tags, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_s3 as s3
@@ -13,9 +13,10 @@ from pipeline.artifact_store import ArtifactStore
 from pipeline.baselines import PIPELINE_BASELINE, baseline_files, stage_stacks
 from pipeline.evidence import EvidenceStore
 from pipeline.notifications import PipelineTopics
+from pipeline.smoke_tests import name_the_role, role_policy_path, smoke_test_step
 from pipeline.source import SOURCE_ACTION_NAME, connection_source, grant_connection_by_its_prefix
 from pipeline.stage_gates import DeploymentWindow, StageGates, WatchedAlarm, apply_stage_gates
-from pipeline.synth_step import BUILD_IMAGE, report_statement, synth_step
+from pipeline.synth_step import BUILD_IMAGE, synth_step
 from pipeline.termination_protection import termination_protection_step
 from services.platform.buckets import access_log_bucket, server_access_logs_statement
 from stages.application_stage import PROJECT_TAG, ApplicationStage
@@ -47,6 +48,9 @@ class PipelineStack(Stack):
         self.application_stages: list[tuple[ApplicationStage, EnvironmentConfig]] = []
         # Each smoke-test step with the stage whose baseline it records, the first one also the pipeline's.
         self._baseline_recorders: list[tuple[pipelines.CodeBuildStep, str, ApplicationStage]] = []
+        # Each stage's smoke-test step and the fixed name of its role.
+        self._smoke_tests: list[tuple[pipelines.CodeBuildStep, ApplicationStage, str]] = []
+        self._config = config
         store = ArtifactStore(self, "Artifacts")
         topics = PipelineTopics(self, "Notifications", config=pipeline_config)
         self.test_reports = codebuild.ReportGroup(
@@ -125,6 +129,8 @@ class PipelineStack(Stack):
         self.pipeline.build_pipeline()
         apply_stage_gates(self.pipeline.pipeline, self._stage_gates(config))
         self._grant_baseline_records()
+        for step, _, role_name in self._smoke_tests:
+            name_the_role(step, role_name)
         grant_connection_by_its_prefix(self.pipeline.pipeline, pipeline_config.connection_arn)
         self._add_push_trigger(pipeline_config.branch, list(pipeline_config.ignored_paths))
         topics.watch(self.pipeline.pipeline)
@@ -158,6 +164,18 @@ class PipelineStack(Stack):
             "region": self.region,
             "artifact_bucket": self.get_logical_id(self.artifact_store.bucket.node.default_child),
             "evidence_bucket": self.get_logical_id(self.evidence.bucket.node.default_child),
+        }
+
+    def role_placeholder_values(self) -> dict[str, dict[str, str]]:
+        """Per role policy, what the registry's stage placeholders stand for: each smoke-test role may read
+        one stage's identity, in that stage's account and region."""
+        return {
+            role_policy_path(step): {
+                "stage_account": str(stage.account),
+                "stage_region": str(stage.region),
+                "stage_environment": stage.environment_name,
+            }
+            for step, stage, _ in self._smoke_tests
         }
 
     def replication_bucket_names(self) -> list[str]:
@@ -202,14 +220,24 @@ class PipelineStack(Stack):
                 stage_id,
                 env_config=env_config,
                 region=region,
+                smoke_test_role_arn=self._config.smoke_test_role_arn(env_config.name, region),
                 manages_account_settings=place not in self._account_settings_owned,
             )
             self._account_settings_owned.add(place)
             self.application_stages.append((stage, env_config))
             # The first environment also records the pipeline's own stacks: self-mutation deployed them.
             recorded = [stage_id, PIPELINE_BASELINE] if not self._baseline_recorders else [stage_id]
-            step = self._smoke_test_step(f"SmokeTests-{region}", stage, synth, recorded)
+            step = smoke_test_step(
+                f"SmokeTests-{region}",
+                stage,
+                source=self.source,
+                cloud_assembly=synth,
+                report_group=self.smoke_test_reports,
+                baseline_bucket_name=self.evidence.bucket.bucket_name,
+                recorded_baselines=recorded,
+            )
             self._baseline_recorders.append((step, stage_id, stage))
+            self._smoke_tests.append((step, stage, self._config.smoke_test_role_name(env_config.name, region)))
             protect = termination_protection_step(f"ProtectStacks-{region}", stage, self.source)
             # Both run once the stage is deployed, side by side.
             wave.add_stage(stage, post=[step, *([protect] if protect else [])])
@@ -226,43 +254,6 @@ class PipelineStack(Stack):
                 keys += [f"{PIPELINE_BASELINE}/{name}" for name in baseline_files(pipeline_stacks)]
             for statement in self.evidence.baseline_writer_statements(keys):
                 step.project.add_to_role_policy(statement)
-
-    def _smoke_test_step(
-        self, step_id: str, stage: ApplicationStage, synth: pipelines.CodeBuildStep, recorded: list[str]
-    ) -> pipelines.CodeBuildStep:
-        """Runs tests/e2e against the API the stage just deployed, found through its stack outputs; once they
-        pass, keeps the stage's templates (from the Build step's cloud assembly) as the baseline the next
-        release's change impact compares with. A rollback reruns it with the old artifacts, which records
-        the old templates again."""
-        return pipelines.CodeBuildStep(
-            step_id,
-            input=self.source,
-            additional_inputs={"cdk.out": synth},
-            env_from_cfn_outputs={"API_URL": stage.api_url_output},
-            env={
-                "DEPLOY_ENVIRONMENT": stage.environment_name,
-                "BASELINE_BUCKET": self.evidence.bucket.bucket_name,
-                "BASELINE_STAGES": " ".join(recorded),
-                "PIPELINE_EXECUTION_ID": "#{codepipeline.PipelineExecutionId}",
-            },
-            install_commands=["make install-e2e"],
-            commands=["make e2e", "make baseline-record"],
-            partial_build_spec=codebuild.BuildSpec.from_object(
-                {
-                    "reports": {
-                        self.smoke_test_reports.report_group_arn: {
-                            "base-directory": "reports",
-                            "files": ["e2e.xml"],
-                            "file-format": "JUNITXML",
-                        }
-                    }
-                }
-            ),
-            role_policy_statements=[
-                report_statement(self.smoke_test_reports),
-            ],
-            timeout=Duration.minutes(15),
-        )
 
     def _add_push_trigger(self, branch: str, ignored_paths: list[str]) -> None:
         """Start on a push to the branch unless every changed file matches an ignored path (V2 trigger)."""

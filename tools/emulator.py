@@ -211,7 +211,11 @@ def create_items_resources(endpoint: str, template: dict[str, Any]) -> ItemsReso
         names[logical_id] = logical_id
     items_id = next(k for k in tables if k.startswith("DataTable"))
     idempotency_id = next(k for k in tables if k.startswith("DataIdempotencyTable"))
-    (secret_id,) = [k for k, v in resources.items() if v["Type"] == "AWS::SecretsManager::Secret"]
+    (secret_id,) = [
+        k
+        for k, v in resources.items()
+        if v["Type"] == "AWS::SecretsManager::Secret" and k.startswith("SecretsPaginationKey")
+    ]
     generator = resources[secret_id]["Properties"]["GenerateSecretString"]
     value = json.loads(generator["SecretStringTemplate"])
     value[generator["GenerateStringKey"]] = secrets.token_urlsafe(generator["PasswordLength"])[

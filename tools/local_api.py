@@ -24,8 +24,15 @@ from tools.lambda_assets import make_importable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STAGE = "api"
-LOCAL_CLAIMS = {"sub": "local-user", "email": "local-user@example.com", "token_use": "id"}
-POLL_SECONDS = 0.5
+# What API Gateway passes on for a machine client's access token with both items scopes.
+LOCAL_CLAIMS = {
+    "sub": "local-client",
+    "client_id": "local-client",
+    "token_use": "access",
+    "scope": "items/read items/write",
+}
+# How long the worker thread waits after finding the queue empty.
+POLL_SECONDS = 0.2
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 

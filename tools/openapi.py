@@ -13,9 +13,10 @@ VERSION = "1.0.0"
 DESCRIPTION = (
     "CRUD on items, and bulk import: POST /ingest returns a presigned URL to PUT a JSON Lines or CSV file "
     "of items to; the file is validated and imported whole or not at all, and GET /ingest/{ingest_id} "
-    "tells the outcome. Every /items and /ingest route needs a Cognito ID token (Authorization header) "
-    "and, where the environment requires it, the usage plan's API key (X-Api-Key). POST accepts an "
-    "Idempotency-Key header. Every error answer is a JSON object with a `message`."
+    "tells the outcome. Every /items and /ingest route needs a Cognito access token (Authorization "
+    "header): a signed-in user's, or a machine client's with the items/read scope (GET) or items/write "
+    "(POST, PUT, DELETE); and, where the environment requires it, the usage plan's API key (X-Api-Key). "
+    "POST accepts an Idempotency-Key header. Every error answer is a JSON object with a `message`."
 )
 
 

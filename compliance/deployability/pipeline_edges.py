@@ -1,7 +1,9 @@
 """Edges of the pipeline: its role and every action's role, the source connection, build projects (logs,
-report groups, artifacts, the evidence bucket, the change-impact baselines, roles they assume), deploy roles
-reading the artifacts across accounts and regions, the approval's and the notification rules' topics, and
-the rules of the stages' conditions (the alarms a bake watches, read through the role the rule names)."""
+report groups, artifacts, the evidence bucket, the change-impact baselines, roles they assume, the stage
+resources their actions name through stack outputs), deploy roles reading the artifacts across accounts and
+regions, CloudFormation resolving a template's dynamic references, the approval's and the notification
+rules' topics, and the rules of the stages' conditions (the alarms a bake watches, read through the role the
+rule names)."""
 
 import json
 import re
@@ -16,6 +18,10 @@ from compliance.deployability.world import Located
 STAGE_CONDITIONS = ("BeforeEntry", "OnSuccess", "OnFailure")
 # Where each stage records the templates the next release's change impact compares with.
 BASELINES_PREFIX = "baselines/"
+# A CodePipeline variable: `#{<namespace>.<name>}`, where a deploy action's namespace holds its stack's outputs.
+PIPELINE_VARIABLE = re.compile(r"#\{([^.}]+)\.([^}]+)\}")
+# `{{resolve:secretsmanager:<name or ARN>:SecretString:...}}`; an ARN holds six colons of its own.
+DYNAMIC_SECRET_REFERENCE = re.compile(r"\{\{resolve:secretsmanager:((?:arn:[^:]*:[^:]*:[^:]*:[^:]*:secret:)?[^:}]+)")
 
 
 class PipelineEdges(CheckerBase):
@@ -176,6 +182,7 @@ class PipelineEdges(CheckerBase):
                 return
             for build_action in ("codebuild:StartBuild", "codebuild:BatchGetBuilds"):
                 self._role_call("action -> build", where, role, build_action, project.arn())
+            self._outputs_read_by_build(pipeline, where, project, configuration)
         elif provider == "CloudFormation":
             self._deploy_action(where, role, pipeline, region, configuration)
         elif provider == "Manual":
@@ -200,6 +207,85 @@ class PipelineEdges(CheckerBase):
         deployed = [s for s in self.world.stacks if s.name == stack_name and s.region == region]
         if not deployed or deployed[0].account != role.stack.account:
             self._problem(edge, where, f"deploys {stack_name} in {region} with a role of another account")
+        elif execution_role:
+            self._dynamic_references(where, deployed[0], str(execution_role))
+
+    def _dynamic_references(self, where: str, stack: Stack, execution_role_arn: str) -> None:
+        """CloudFormation reads every secret a template's dynamic references name, as the stack's execution
+        role, while it creates or updates the resource holding the reference."""
+        edge = "CloudFormation -> dynamic reference"
+        text = json.dumps([stack.resolve(r.get("Properties", {})) for r in stack.resources.values()])
+        references = sorted(set(DYNAMIC_SECRET_REFERENCE.findall(text)))
+        if not references:
+            return
+        role = self.world.role_of(execution_role_arn, near=stack)
+        if role is None:
+            self._problem(edge, where, f"execution role {execution_role_arn} is not in the templates")
+            return
+        for reference in references:
+            secret = next(
+                (
+                    found
+                    for found in self.world.resources("AWS::SecretsManager::Secret")
+                    if found.stack is stack and reference in (found.arn(), found.prop("Name"))
+                ),
+                None,
+            )
+            if secret is None:
+                self._problem(edge, where, f"{stack.name} resolves secret {reference}, which is not in its template")
+                continue
+            self._read_secret(edge, where, role, secret)
+
+    def _outputs_read_by_build(
+        self, pipeline: Located, where: str, project: Located, configuration: Mapping[str, Any]
+    ) -> None:
+        """A build action's variables that carry a stage's stack outputs: each output that names a resource is
+        a call the build makes to it (a URL names none)."""
+        edge = "build -> stage secret"
+        variables = json.loads(str(configuration.get("EnvironmentVariables") or "[]"))
+        role = self.world.role_of(str(project.prop("ServiceRole")), near=project.stack)
+        for variable in variables:
+            for namespace, output in PIPELINE_VARIABLE.findall(str(variable.get("value", ""))):
+                stack = self._stack_of_namespace(pipeline, namespace)
+                if stack is None:
+                    continue  # not a deploy action's variables (e.g. codepipeline.PipelineExecutionId)
+                value = stack.resolve_str(stack.template.get("Outputs", {})[output]["Value"])
+                target = self.world.find(value, near=stack)
+                if target is None or role is None:
+                    continue  # a value that names no resource (a URL); a missing role is reported with its project
+                if target.type != "AWS::SecretsManager::Secret":
+                    self._problem(edge, where, f"no check for a build reading {target.type} {value}")
+                    continue
+                self._read_secret(edge, where, role, target)
+
+    def _stack_of_namespace(self, pipeline: Located, namespace: str) -> Stack | None:
+        for stage in pipeline.prop("Stages"):
+            for action in stage["Actions"]:
+                if action.get("Namespace") == namespace and action["ActionTypeId"]["Provider"] == "CloudFormation":
+                    region = action.get("Region", pipeline.stack.region)
+                    name = action["Configuration"]["StackName"]
+                    return next((s for s in self.world.stacks if s.name == name and s.region == region), None)
+        return None
+
+    def _read_secret(self, edge: str, where: str, role: Located, secret: Located) -> None:
+        """GetSecretValue (identity and the secret's policy) and the decryption Secrets Manager asks KMS for,
+        with the secret's ARN as encryption context (key policy)."""
+        self._role_call(
+            edge,
+            where,
+            role,
+            "secretsmanager:GetSecretValue",
+            secret.arn(),
+            resource_policy=self.world.secret_policy(secret),
+            resource_account=secret.stack.account,
+        )
+        key_ref = str(secret.prop("KmsKeyId") or "alias/aws/secretsmanager")
+        if key_ref.endswith("alias/aws/secretsmanager") and secret.stack.account != role.stack.account:
+            self._problem(
+                edge, where, "a secret read from another account needs a customer key, whose policy admits the reader"
+            )
+        context = {**self._via("secretsmanager", secret.stack.region), "kms:EncryptionContext:SecretARN": secret.arn()}
+        self._key_calls(edge, where, key_ref, secret.stack, ("kms:Decrypt",), role=role, context=context)
 
     def _build_projects(self) -> None:
         for project in self.world.resources("AWS::CodeBuild::Project"):

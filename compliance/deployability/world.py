@@ -76,6 +76,8 @@ AWS_MANAGED_POLICIES: dict[str, Document] = {
             }
         ]
     },
+    # What README's bootstrap steps give CloudFormation's execution role (--cloudformation-execution-policies).
+    "arn:aws:iam::aws:policy/AdministratorAccess": {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
     "arn:aws:iam::aws:policy/AWSCloudFormationReadOnlyAccess": {
         "Statement": [
             {
@@ -101,11 +103,16 @@ def _strings(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
+EXECUTION_POLICIES = ["arn:aws:iam::aws:policy/AdministratorAccess"]
+
+
 def bootstrap_stack(account: str, region: str, trusted_accounts: list[str]) -> Stack:
-    """The CDK bootstrap stack of one account and region, as `cdk bootstrap --trust <accounts>` deploys it
-    with the pinned CLI's template and default qualifier."""
+    """The CDK bootstrap stack of one account and region, as `cdk bootstrap --trust <accounts>
+    --cloudformation-execution-policies <EXECUTION_POLICIES>` deploys it with the pinned CLI's template and
+    default qualifier."""
     template = copy.deepcopy(_bootstrap_template())
     template["Parameters"]["TrustedAccounts"]["Default"] = sorted(set(trusted_accounts) - {account})
+    template["Parameters"]["CloudFormationExecutionPolicies"]["Default"] = list(EXECUTION_POLICIES)
     return Stack("CDKToolkit", account, region, template, artifact_id=f"CDKToolkit-{account}-{region}")
 
 
@@ -215,12 +222,14 @@ class World:
         found = self.find(arn, near)
         return found if found is not None and found.type == "AWS::IAM::Role" else None
 
-    def _attached(self, policy_type: str, target_property: str, value: str, near: Stack) -> Document | None:
+    def _attached(
+        self, policy_type: str, target_property: str, value: str, near: Stack, document: str = "PolicyDocument"
+    ) -> Document | None:
         statements: list[Any] = []
         for _logical_id, resource in near.resources_of_type(policy_type).items():
             targets = _strings(near.resolve(resource["Properties"][target_property]))
             if value in targets:
-                statements += _statements(near.resolve(resource["Properties"]["PolicyDocument"]))
+                statements += _statements(near.resolve(resource["Properties"][document]))
         return {"Statement": statements} if statements else None
 
     def topic_policy(self, topic: Located) -> Document | None:
@@ -237,6 +246,11 @@ class World:
             if bucket.stack.resolve(resource["Properties"]["Bucket"]) == name:
                 statements += _statements(bucket.stack.resolve(resource["Properties"]["PolicyDocument"]))
         return {"Statement": statements} if statements else None
+
+    def secret_policy(self, secret: Located) -> Document | None:
+        return self._attached(
+            "AWS::SecretsManager::ResourcePolicy", "SecretId", secret.arn(), secret.stack, document="ResourcePolicy"
+        )
 
     def key_policy(self, key: Located) -> Document:
         document: Document = key.prop("KeyPolicy", {"Statement": []})

@@ -84,6 +84,17 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
         review_by="2027-05-31",
     ),
     Acknowledgment(
+        pack="AwsSolutions",
+        finding="AwsSolutions-SMG4",
+        resources=("Items/SmokeTestIdentity/ApiKeyValue/Resource", "Items/SmokeTestIdentity/Secret/Resource"),
+        reason=(
+            "These secrets hold the post-deploy tests' API key and copies of their Cognito app client's "
+            "credentials; no rotation function can rotate an API Gateway key value or a Cognito client secret, "
+            "which change by replacing the key or the client, and CloudFormation then rewrites the identity."
+        ),
+        review_by="2027-05-31",
+    ),
+    Acknowledgment(
         pack="Serverless",
         finding="Serverless-SQSRedrivePolicy",
         resources=("Items/Function/DeadLetterQueue/Resource",),
@@ -341,6 +352,21 @@ ACKNOWLEDGMENTS += tuple(
             "The replication bucket of each other region is encrypted with a key CDK knows only by alias, "
             "which IAM cannot name as a resource; the statement grants only KMS data-key actions.",
             "cross_account_cross_region",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::arn:aws:secretsmanager:{stage_region}:{stage_account}:secret:"
+            "items-{stage_environment}/post-deploy-test-identity-*]",
+            ("role:smoke-tests",),
+            "The smoke tests read the identity their stage created for them, a secret whose name ends in its "
+            "stack's unique id and the suffix Secrets Manager adds; the prefix names that one secret of that "
+            "stage's account and region, and the secret's own policy admits only this role.",
+        ),
+        (
+            "AwsSolutions-IAM5[Resource::arn:aws:kms:{stage_region}:{stage_account}:key/*]",
+            ("role:smoke-tests",),
+            "The stage's key has an id the pipeline stack cannot know; the statement allows only kms:Decrypt, "
+            "only through Secrets Manager and only for the stage's identity secret (encryption context), and "
+            "the key's policy admits only this role for it.",
         ),
         (
             "AwsSolutions-IAM5[Resource::arn:aws:s3:::{replication_bucket}/*]",

@@ -4,7 +4,8 @@ Application-stack entries name resources relative to each stage (``Items/...``).
 resources relative to the pipeline stack, or a role that CDK Pipelines generates through a selector
 (``role:synth``, ``role:smoke-tests``...), and their finding ids may hold placeholders filled in from the
 app itself (``{account}``, ``{region}``, ``{project}``, ``{replication_bucket}``, ``{artifact_bucket}``,
-``{evidence_bucket}``), so that pointing the pipeline at another account does not invalidate the registry.
+``{evidence_bucket}``, and for a role that serves one stage ``{stage_account}``, ``{stage_region}``,
+``{stage_environment}``), so that pointing the pipeline at another account does not invalidate the registry.
 Every acknowledgment applied is still one exact finding on one resource, and the report lists each one
 with its reason.
 """
@@ -51,6 +52,8 @@ class AcknowledgmentTargets:
     role_policy_paths: Mapping[str, str] = field(default_factory=dict)
     generated_roles_under: str = ""
     placeholders: Mapping[str, str] = field(default_factory=dict)
+    # Placeholders whose value depends on the resource: by construct path (a role serving one stage).
+    resource_placeholders: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     replication_buckets: Sequence[str] = ()
     pipeline_facts: frozenset[str] = frozenset()
 
@@ -146,7 +149,10 @@ def _pipeline_paths(entry: Acknowledgment, targets: AcknowledgmentTargets, paths
 
 
 def _findings(entry: Acknowledgment, path: str, targets: AcknowledgmentTargets, paths: ConstructIndex) -> list[str]:
-    values = dict(targets.placeholders)
+    values = {**targets.placeholders, **targets.resource_placeholders.get(path, {})}
+    missing = sorted(set(re.findall(r"\{(stage_[a-z]+)\}", entry.finding)) - set(values))
+    if missing:
+        raise AcknowledgmentError(f"{entry.finding}: {path} serves no stage, so {missing} mean nothing there")
     if "{project}" in entry.finding:
         project = paths.get(path.removesuffix("/Role" + POLICY) + "/Resource")
         if project is None or not cdk.CfnResource.is_cfn_resource(project):

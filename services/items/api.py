@@ -10,7 +10,7 @@ from aws_cdk import aws_route53_targets as targets
 from constructs import Construct
 
 from config.schema import ApiConfig, CustomDomainConfig
-from services.items.auth import ItemsUserPool
+from services.items.auth import SIGNED_IN_USER_SCOPE, ItemsUserPool
 from services.items.function import ItemsFunction
 from services.items.request_models import request_model
 from services.platform.logs import encrypted_log_group
@@ -21,6 +21,9 @@ CACHE_CLUSTER_SIZE_GB = "0.5"
 ALLOWED_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key"]
 # A per-IP WAF limit well above the stage throttle, to stop floods before they reach the throttle.
 WAF_REQUESTS_PER_5_MINUTES_PER_IP = 2000
+# Cached answers are kept per token, so no caller is ever served another caller's answer, and a new
+# token (a new session) reads through the cache.
+CALLER = "method.request.header.Authorization"
 
 
 def _every_content_type(model: apigw.IModel) -> dict[str, apigw.IModel]:
@@ -134,11 +137,15 @@ class ItemsRestApi(Construct):
     def _add_routes(self, function: ItemsFunction, auth: ItemsUserPool, *, api_key_required: bool) -> None:
         api = self.rest_api
         authorizer = apigw.CognitoUserPoolsAuthorizer(self, "Authorizer", cognito_user_pools=[auth.user_pool])
-        protected = {
+        # With scopes on a method, API Gateway takes access tokens carrying one of them (and no ID tokens):
+        # a signed-in person's token, or a machine client's token with the items scope the method needs.
+        authorized = {
             "authorizer": authorizer,
             "authorization_type": apigw.AuthorizationType.COGNITO,
             "api_key_required": api_key_required,
         }
+        reads = {**authorized, "authorization_scopes": [auth.read_scope.scope_name, SIGNED_IN_USER_SCOPE]}
+        writes = {**authorized, "authorization_scopes": [auth.write_scope.scope_name, SIGNED_IN_USER_SCOPE]}
         item_model = api.add_model(
             "ItemModel", content_type="application/json", model_name="ItemIn", schema=request_model("ItemIn")
         )
@@ -150,35 +157,39 @@ class ItemsRestApi(Construct):
         api.root.add_resource("health").add_method("GET")
 
         items = api.root.add_resource("items")
-        list_parameters = {"method.request.querystring.limit": False, "method.request.querystring.next_token": False}
+        list_parameters = {
+            "method.request.querystring.limit": False,
+            "method.request.querystring.next_token": False,
+            CALLER: False,
+        }
         items.add_method(
             "GET",
             apigw.LambdaIntegration(function.alias, cache_key_parameters=list(list_parameters)),
             request_parameters=list_parameters,
             request_validator=validate_parameters,
-            **protected,
+            **reads,
         )
         items.add_method(
-            "POST", request_models=_every_content_type(item_model), request_validator=validate_body, **protected
+            "POST", request_models=_every_content_type(item_model), request_validator=validate_body, **writes
         )
 
         item = items.add_resource("{item_id}")
         path_parameter = {"method.request.path.item_id": True}
         item.add_method(
             "GET",
-            apigw.LambdaIntegration(function.alias, cache_key_parameters=list(path_parameter)),
-            request_parameters=path_parameter,
+            apigw.LambdaIntegration(function.alias, cache_key_parameters=[*path_parameter, CALLER]),
+            request_parameters={**path_parameter, CALLER: False},
             request_validator=validate_parameters,
-            **protected,
+            **reads,
         )
         item.add_method(
             "PUT",
             request_parameters=path_parameter,
             request_models=_every_content_type(item_model),
             request_validator=validate_body,
-            **protected,
+            **writes,
         )
-        item.add_method("DELETE", request_parameters=path_parameter, request_validator=validate_parameters, **protected)
+        item.add_method("DELETE", request_parameters=path_parameter, request_validator=validate_parameters, **writes)
 
         # Bulk import. Never cached: an upload's status changes while the worker runs.
         ingest_model = api.add_model(
@@ -189,13 +200,13 @@ class ItemsRestApi(Construct):
         )
         ingest = api.root.add_resource("ingest")
         ingest.add_method(
-            "POST", request_models=_every_content_type(ingest_model), request_validator=validate_body, **protected
+            "POST", request_models=_every_content_type(ingest_model), request_validator=validate_body, **writes
         )
         ingest.add_resource("{ingest_id}").add_method(
             "GET",
             request_parameters={"method.request.path.ingest_id": True},
             request_validator=validate_parameters,
-            **protected,
+            **reads,
         )
 
     def _add_usage_plan(self, environment: str, api_config: ApiConfig) -> None:

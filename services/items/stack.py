@@ -27,6 +27,7 @@ from services.items.probe import (
     ingest_probe_event,
 )
 from services.items.secrets import ItemsSecrets
+from services.items.smoke_identity import SmokeTestIdentity
 from services.items.tables import ItemsTables
 from services.platform.alarms import any_alarm
 from services.platform.delivery import DeploymentHooks, ProgressiveDelivery
@@ -52,6 +53,8 @@ class ItemsStackProps:
     alarms: AlarmConfig
     deployment: DeploymentConfig
     ingest: IngestConfig
+    # The pipeline's role that runs this stage's post-deploy tests: the one reader of their identity.
+    smoke_test_reader_arn: str
 
 
 class ItemsStack(Stack):
@@ -104,7 +107,7 @@ class ItemsStack(Stack):
             secrets=secrets,
             ingest_bucket=ingest.bucket,
         )
-        auth = ItemsUserPool(self, "Auth", production=props.production, removal_policy=removal)
+        auth = ItemsUserPool(self, "Auth", environment=name, production=props.production, removal_policy=removal)
         api = ItemsRestApi(
             self,
             "Api",
@@ -118,6 +121,17 @@ class ItemsStack(Stack):
             key=key,
             function=function,
             auth=auth,
+        )
+        self.smoke_test_identity = SmokeTestIdentity(
+            self,
+            "SmokeTestIdentity",
+            environment=name,
+            auth=auth,
+            usage_plan=api.usage_plan,
+            stage=api.rest_api.deployment_stage,
+            key=key,
+            reader_role_arn=props.smoke_test_reader_arn,
+            removal_policy=removal,
         )
         monitoring = ItemsMonitoring(
             self,
@@ -228,3 +242,9 @@ class ItemsStack(Stack):
         CfnOutput(self, "FunctionArn", value=function.alias.function_arn, description="The live alias of the function")
         CfnOutput(self, "DashboardUrl", value=monitoring.dashboard_url, description="CloudWatch dashboard")
         CfnOutput(self, "AlarmTopicArn", value=monitoring.topic.topic_arn, description="Subscribe to receive alarms")
+        self.smoke_test_identity_output = CfnOutput(
+            self,
+            "SmokeTestIdentitySecretArn",
+            value=self.smoke_test_identity.secret.secret_arn,
+            description="Secret holding the identity the post-deploy tests call the API with",
+        )

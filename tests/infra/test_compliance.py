@@ -165,6 +165,33 @@ def test_an_acknowledgment_on_a_whole_stack_is_refused(tmp_path: Path) -> None:
         _small_app(tmp_path, bad_bucket=False, registry=(blanket,))
 
 
+def test_a_stage_placeholder_on_a_resource_that_serves_no_stage_is_refused(tmp_path: Path) -> None:
+    app = cdk.App(outdir=str(tmp_path))
+    pipeline = cdk.Stack(app, "Pipeline", env=cdk.Environment(account="111111111111", region="eu-west-1"))
+    ssm.StringParameter(pipeline, "Setting", string_value="compliant")
+    entry = Acknowledgment(
+        pack="AwsSolutions",
+        finding="AwsSolutions-IAM5[Resource::arn:aws:kms:{stage_region}:{stage_account}:key/*]",
+        resources=("Setting/Resource",),
+        reason=GOOD_REASON,
+        scope="pipeline",
+    )
+    targets = AcknowledgmentTargets(stages=[], pipeline_stack=pipeline)
+    with pytest.raises(AcknowledgmentError, match=r"serves no stage, so \['stage_account', 'stage_region'\]"):
+        apply_acknowledgments(app, targets, (entry,))
+
+
+def test_the_smoke_test_roles_acknowledgments_name_their_own_stages_account_and_region(
+    report: dict[str, Any],
+) -> None:
+    suppressed = {(rule, path) for _, rule, path in _violations(report, "suppressedViolations")}
+    role = "Pipeline/Pipeline/Pipeline/prod/prod-eu-central-1.SmokeTests-eu-central-1/SmokeTests-eu-central-1/Role"
+    assert (
+        "AwsSolutions-IAM5[Resource::arn:aws:kms:eu-central-1:333333333333:key/*]",
+        f"{role}/DefaultPolicy/Resource",
+    ) in suppressed
+
+
 @pytest.mark.parametrize("topology", sorted(TOPOLOGIES))
 def test_every_supported_account_layout_passes_the_gate_with_the_same_registry(
     background_synths: dict[str, BackgroundSynth], topology: str

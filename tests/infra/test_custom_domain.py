@@ -34,7 +34,9 @@ def template() -> dict[str, Any]:
     stack = ItemsStack(
         app,
         "Items",
-        props=items_props(config.environments["prod"]),
+        props=items_props(
+            config.environments["prod"], smoke_test_role_arn=config.smoke_test_role_arn("prod", "eu-west-1")
+        ),
         env=cdk.Environment(account="333333333333", region="eu-west-1"),
     )
     result: dict[str, Any] = assertions.Template.from_stack(stack).to_json()

@@ -12,8 +12,9 @@ import pytest
 
 from compliance.deployability.edges import Findings, check, iter_denied
 from compliance.deployability.limits import excesses
+from compliance.deployability.policy import Principal, Request, is_allowed
 from compliance.deployability.template import Assembly
-from compliance.deployability.world import World
+from compliance.deployability.world import Located, World
 from tests.synth_fixtures import TOPOLOGIES, Synthesized
 
 LAYOUTS = ("default", *sorted(TOPOLOGIES))
@@ -44,6 +45,8 @@ REQUIRED_EDGES = {
     "build -> evidence bucket",
     "build -> report group",
     "build -> stage deploy role",
+    "build -> stage secret",
+    "CloudFormation -> dynamic reference",
     "deploy role -> artifacts",
     "pipeline -> replication bucket",
     "approval -> topic",
@@ -210,3 +213,63 @@ def test_the_build_could_not_fetch_baselines_without_its_read_statement(synthesi
     denied = _denied_edges(_world_with(synthesized.outdir, no_read))
     assert denied["build -> baselines s3:GetObject"] > 0
     assert denied["build -> baselines s3:ListBucket"] == 0
+
+
+def _drop_statement(sid: str) -> Any:
+    def change(stack: Any) -> None:
+        for resource in stack.template["Resources"].values():
+            for document in (
+                resource.get("Properties", {}).get("ResourcePolicy"),
+                resource.get("Properties", {}).get("KeyPolicy"),
+            ):
+                if document:
+                    document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != sid]
+
+    return change
+
+
+def test_smoke_tests_could_not_read_their_identity_across_accounts_without_the_secrets_policy(
+    synthesized: Synthesized,
+) -> None:
+    denied = _denied_edges(_world_with(synthesized.outdir, _drop_statement("PostDeployTestsReadTheIdentity")))
+    # Staging and both prod regions are other accounts; dev's role reads in its own account through IAM alone.
+    assert denied["build -> stage secret secretsmanager:GetSecretValue"] == 3
+
+
+def test_smoke_tests_could_not_decrypt_their_identity_across_accounts_without_the_key_statement(
+    synthesized: Synthesized,
+) -> None:
+    denied = _denied_edges(_world_with(synthesized.outdir, _drop_statement("PostDeployTestsDecryptTheIdentity")))
+    assert denied["build -> stage secret kms:Decrypt"] == 3
+
+
+def _identities(world: World) -> dict[tuple[str, str], Located]:
+    """Each stage's identity secret, by its stack's account and region."""
+    return {
+        (secret.stack.account, secret.stack.region): secret
+        for secret in world.resources("AWS::SecretsManager::Secret")
+        if secret.logical_id.startswith("SmokeTestIdentitySecret")
+    }
+
+
+@pytest.mark.parametrize("layout", ["default", "one account"])
+def test_of_every_role_we_deploy_only_its_stages_smoke_test_role_may_read_an_identity(
+    outdirs: dict[str, Path], layout: str
+) -> None:
+    """The pipeline's roles and every stage's roles, each against each stage's identity secret (in the
+    stage's account, principals that IAM lets read any secret, such as administrators, still can)."""
+    world = World.load(outdirs[layout])
+    roles = list(world.resources("AWS::IAM::Role"))
+    readers = set()
+    for (account, region), secret in _identities(world).items():
+        environment = secret.stack.name.removesuffix("-items")
+        for role in roles:
+            request = Request(Principal.iam(role.arn()), "secretsmanager:GetSecretValue", secret.arn())
+            if is_allowed(request, world.identity_policies(role), world.secret_policy(secret), account):
+                readers.add((role.arn().rsplit("/", 1)[1], environment, region))
+    assert readers == {
+        (f"serverless-python-delivery-smoke-tests-{environment}-{region}", environment, region)
+        for environment, region in {
+            (s.stack.name.removesuffix("-items"), s.stack.region) for s in _identities(world).values()
+        }
+    }

@@ -155,12 +155,17 @@ def test_staging_smoke_tests_export_the_api_url_for_the_approval(
     assert spec["env"]["exported-variables"] == ["API_URL"]
 
 
-def test_smoke_tests_read_api_url_from_the_stage_outputs(synthesized: Synthesized, pipeline: dict[str, Any]) -> None:
+def test_smoke_tests_read_the_api_url_and_their_identity_from_the_stage_outputs(
+    synthesized: Synthesized, pipeline: dict[str, Any]
+) -> None:
     for env in ("dev", "staging", "prod"):
         for smoke in [a for a in _actions(pipeline, env, "CodeBuild") if "SmokeTests" in a["Name"]]:
-            variables = json.loads(smoke["Configuration"]["EnvironmentVariables"])
-            api_url = next(v for v in variables if v["name"] == "API_URL")
-            assert re.fullmatch(r"#\{[^}]+\.ApiUrl\}", api_url["value"]), api_url
+            variables = {v["name"]: v["value"] for v in json.loads(smoke["Configuration"]["EnvironmentVariables"])}
+            assert re.fullmatch(r"#\{[^}]+\.ApiUrl\}", variables["API_URL"]), variables
+            assert re.fullmatch(r"#\{[^}]+\.SmokeTestIdentitySecretArn\}", variables["IDENTITY_SECRET_ARN"])
+            project = _project(synthesized, smoke)
+            environment = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
+            assert environment["DEPLOY_ENVIRONMENT"] == env
             spec = _buildspec(_project(synthesized, smoke))
             assert spec["phases"]["install"]["commands"][-1] == "make install-e2e"
             assert spec["phases"]["build"]["commands"] == ["make e2e", "make baseline-record"]

@@ -307,7 +307,9 @@ def test_a_custom_canary_name_creates_a_custom_deployment_config() -> None:
     stack = ItemsStack(
         app,
         "Items",
-        props=items_props(config.environments["staging"]),
+        props=items_props(
+            config.environments["staging"], smoke_test_role_arn=config.smoke_test_role_arn("staging", "eu-west-1")
+        ),
         env=cdk.Environment(account="222222222222", region="eu-west-1"),
     )
     template = assertions.Template.from_stack(stack)

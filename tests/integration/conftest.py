@@ -2,7 +2,7 @@
 resources come from the synthesized dev template."""
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -67,16 +67,33 @@ def ingest_worker(items_resources: ItemsResources, monkeypatch: pytest.MonkeyPat
     dependencies.clear()
 
 
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
 @pytest.fixture
-def local_api(
-    items_handler: Any, ingest_worker: Any, items_resources: ItemsResources, synthesized: Synthesized
-) -> Iterator[str]:
-    server = make_server(items_handler.lambda_handler, TOKEN, synthesized.stage_template("dev"), api_key=API_KEY)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    stop_worker = start_worker(items_resources.endpoint, items_resources.ingest_queue_url, ingest_worker.lambda_handler)
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}/api/"
-    stop_worker()
-    server.shutdown()
-    thread.join(timeout=10)
+def serve(
+    ingest_worker: Any, items_resources: ItemsResources, synthesized: Synthesized
+) -> Iterator[Callable[[Handler], str]]:
+    """Serves a handler as the local API does (behind the dev template's API Gateway front door, with the
+    worker polling the ingest queue); returns its URL."""
+    stops: list[Callable[[], None]] = []
+
+    def start(handler: Handler) -> str:
+        server = make_server(handler, TOKEN, synthesized.stage_template("dev"), api_key=API_KEY)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        stop_worker = start_worker(
+            items_resources.endpoint, items_resources.ingest_queue_url, ingest_worker.lambda_handler
+        )
+        stops.extend([stop_worker, server.shutdown, lambda: thread.join(timeout=10)])
+        host, port = server.server_address[:2]
+        return f"http://{host}:{port}/api/"
+
+    yield start
+    for stop in stops:
+        stop()
+
+
+@pytest.fixture
+def local_api(items_handler: Any, serve: Callable[[Handler], str]) -> str:
+    return serve(items_handler.lambda_handler)

@@ -1,21 +1,51 @@
 """The local API: real HTTP on 127.0.0.1 into the real handler over the emulated AWS; the post-deploy
-smoke tests (tests/e2e) pass against it exactly as the pipeline runs them against a deployed stage."""
+tests (tests/e2e), the journey included, pass against it exactly as the pipeline runs them against a
+deployed stage, and a journey whose step fails leaves nothing behind."""
 
 import http.client
 import json
+import re
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import API_KEY, TOKEN
+from tests.e2e.journey import MARKER
+from tests.integration.conftest import API_KEY, TOKEN, Handler
+from tools.emulator import ItemsResources, client
 
 CREDENTIALS = {"Authorization": f"Bearer {TOKEN}", "X-Api-Key": API_KEY}
+NO_PLUGINS = ("-p", "no:cacheprovider", "-p", "no:tests.synth_fixtures")
+
+
+def _post_deploy_tests(url: str, *selection: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        # As in the pipeline's smoke-test step, which installs no CDK: without the synthesis fixtures.
+        [sys.executable, "-m", "pytest", *(selection or ("tests/e2e",)), "-q", *NO_PLUGINS],
+        cwd=REPO_ROOT,
+        env={"PATH": "/usr/bin:/bin", "API_URL": url, "API_TOKEN": TOKEN, "API_KEY": API_KEY, **environment},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _journey_items(resources: ItemsResources) -> list[str]:
+    """Names of the items in the emulated table that a journey created."""
+    pages = client("dynamodb", resources.endpoint).get_paginator("scan").paginate(TableName=resources.table_name)
+    return [
+        record["name"]["S"]
+        for page in pages
+        for record in page["Items"]
+        if record["pk"]["S"].startswith("ITEM#") and record["name"]["S"].startswith(MARKER)
+    ]
 
 
 def _request(url: str, method: str = "GET", body: Any = None, token: str | None = TOKEN) -> tuple[int, Any]:
@@ -32,18 +62,49 @@ def _request(url: str, method: str = "GET", body: Any = None, token: str | None 
         return error.code, json.loads(error.read() or b"null")
 
 
-def test_the_smoke_tests_pass_against_the_local_api(local_api: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/e2e", "-q", "-p", "no:cacheprovider"],
-        cwd=REPO_ROOT,
-        env={"PATH": "/usr/bin:/bin", "API_URL": local_api},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def test_the_post_deploy_tests_pass_against_the_local_api_and_leave_nothing(
+    local_api: str, items_resources: ItemsResources
+) -> None:
+    result = _post_deploy_tests(local_api)
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "8 passed" in result.stdout
+    # Every smoke test and the whole journey; the API key check needs a stage's key.
+    assert "12 passed, 1 skipped" in result.stdout, result.stdout[-3000:]
+    assert _journey_items(items_resources) == []
+
+
+def test_prod_runs_the_read_only_journey_and_one_marked_item(local_api: str, items_resources: ItemsResources) -> None:
+    result = _post_deploy_tests(local_api, "tests/e2e/test_journey.py", DEPLOY_ENVIRONMENT="prod")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "2 passed, 3 skipped" in result.stdout, result.stdout[-3000:]
+    assert re.search(r"SKIPPED \[2\] .*: prod runs the read-only checks", result.stdout)  # the replace and the upload
+    assert _journey_items(items_resources) == []
+
+
+def test_a_journey_whose_step_fails_still_deletes_everything_it_created(
+    items_handler: Any, serve: Callable[[Handler], str], items_resources: ItemsResources
+) -> None:
+    """A release whose item reads fail: every test that created something fails at the read, after it
+    created items directly or through an upload, and the clean-up still deletes all of them."""
+    created: set[str] = set()
+    deleted: set[str] = set()
+
+    def broken_reads(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if (event["httpMethod"], event["resource"]) == ("GET", "/items/{item_id}"):
+            return {"statusCode": 500, "headers": {"Content-Type": "application/json"}, "body": '{"message": "x"}'}
+        response = items_handler.lambda_handler(event, context)
+        if (event["httpMethod"], event["resource"], response["statusCode"]) == ("POST", "/items", 201):
+            created.add(json.loads(response["body"])["id"])
+        if (event["httpMethod"], response["statusCode"]) == ("DELETE", 204):
+            deleted.add(event["pathParameters"]["item_id"])
+        return response
+
+    result = _post_deploy_tests(serve(broken_reads), "tests/e2e/test_journey.py")
+
+    assert "3 failed, 1 passed, 1 skipped in" in result.stdout, result.stdout[-3000:]
+    assert len(created) == 2  # one by the create-once test (and its retry), one by the replace test
+    assert created < deleted
+    assert len(deleted) == 4  # and the two the upload imported
+    assert _journey_items(items_resources) == []
 
 
 def test_an_item_round_trips_over_http(local_api: str) -> None:

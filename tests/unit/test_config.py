@@ -416,6 +416,27 @@ def test_a_pipeline_name_too_long_for_its_notification_rule_is_refused() -> None
     assert parse_config(_with("pipeline.name", name[:-1])).pipeline.name == name[:-1]
 
 
+def test_each_stage_has_its_own_smoke_test_role_named_after_the_pipeline() -> None:
+    config = parse_config(_default())
+    assert (
+        config.smoke_test_role_name("prod", "eu-central-1")
+        == "serverless-python-delivery-smoke-tests-prod-eu-central-1"
+    )
+    assert config.smoke_test_role_arn("staging", "eu-west-1") == (
+        "arn:aws:iam::111111111111:role/serverless-python-delivery-smoke-tests-staging-eu-west-1"
+    )
+
+
+def test_a_long_pipeline_name_still_gives_distinct_smoke_test_role_names_within_iam_limits() -> None:
+    names = [
+        parse_config(_with("pipeline.name", "p" + "x" * 40 + tail)).smoke_test_role_name("staging", "ap-southeast-2")
+        for tail in ("-one", "-two")
+    ]
+    assert all(len(name) <= 64 and name.startswith("pxxx") for name in names)
+    assert all(name.endswith("-smoke-tests-staging-ap-southeast-2") for name in names)
+    assert names[0] != names[1]
+
+
 # --- configuration comes from committed files only --------------------------------------------------
 
 

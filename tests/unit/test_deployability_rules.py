@@ -205,3 +205,126 @@ def test_more_than_ten_alarms_on_a_deployment_group_exceed_codedeploys_limit() -
     group = {"Type": "AWS::CodeDeploy::DeploymentGroup", "Properties": {"AlarmConfiguration": {"Alarms": alarms}}}
     stack = Stack("app", ACCOUNT, REGION, {"Resources": {"Group": group}})
     assert [e.limit.what for e in excesses(stack)] == ["alarms of a deployment group"]
+
+
+# --- a pipeline that deploys a stage of another account and reads what its outputs name --------------------
+
+STAGE_ACCOUNT = "222222222222"
+READER = f"arn:aws:iam::{ACCOUNT}:role/reader"
+
+
+def _pipeline_reading(output: str) -> Stack:
+    """A pipeline that deploys `stage-app` and then runs a build whose variable carries the stack's `output`."""
+    deploy_role = f"arn:aws:iam::{STAGE_ACCOUNT}:role/cdk-hnb659fds-deploy-role-{STAGE_ACCOUNT}-{REGION}"
+    execution_role = f"arn:aws:iam::{STAGE_ACCOUNT}:role/cdk-hnb659fds-cfn-exec-role-{STAGE_ACCOUNT}-{REGION}"
+    deploy = {
+        "Name": "Deploy",
+        "ActionTypeId": {"Provider": "CloudFormation"},
+        "Namespace": "Stage",
+        "RoleArn": deploy_role,
+        "Configuration": {"StackName": "stage-app", "RoleArn": execution_role},
+    }
+    build = {
+        "Name": "Read",
+        "ActionTypeId": {"Provider": "CodeBuild"},
+        "Configuration": {
+            "ProjectName": {"Ref": "Project"},
+            "EnvironmentVariables": f'[{{"name": "VALUE", "value": "#{{Stage.{output}}}"}}]',
+        },
+    }
+    trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": "*"}]}
+    read = {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "kms:Decrypt"], "Resource": "*"}
+    resources = {
+        "Pipeline": {
+            "Type": "AWS::CodePipeline::Pipeline",
+            "Properties": {
+                "ArtifactStore": {"Type": "S3", "Location": "artifacts"},
+                "RoleArn": {"Fn::GetAtt": ["Reader", "Arn"]},
+                "Stages": [{"Name": "s", "Actions": [deploy, build]}],
+            },
+        },
+        "Project": {
+            "Type": "AWS::CodeBuild::Project",
+            "Properties": {"ServiceRole": {"Fn::GetAtt": ["Reader", "Arn"]}},
+        },
+        "Reader": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "reader", "AssumeRolePolicyDocument": trust}},
+        "ReaderPolicy": {
+            "Type": "AWS::IAM::Policy",
+            "Properties": {"PolicyName": "p", "Roles": [{"Ref": "Reader"}], "PolicyDocument": {"Statement": [read]}},
+        },
+    }
+    return Stack("pipeline", ACCOUNT, REGION, {"Resources": resources})
+
+
+def _stage(*, admit_reader: bool, api_key_from: Any = None) -> Stack:
+    root = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{STAGE_ACCOUNT}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    reader = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Action": "*",
+        "Resource": "*",
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": READER}},
+    }
+    admitted = [reader] if admit_reader else []
+    resources = {
+        "Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {"Statement": [root, *admitted]}}},
+        "Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {"KmsKeyId": {"Fn::GetAtt": ["Key", "Arn"]}}},
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}},
+        "Key2": {
+            "Type": "AWS::ApiGateway::ApiKey",
+            "Properties": {
+                "Value": {
+                    "Fn::Join": [
+                        "",
+                        ["{{resolve:secretsmanager:", api_key_from or {"Ref": "Secret"}, ":SecretString:k::}}"],
+                    ]
+                }
+            },
+        },
+    }
+    if admit_reader:
+        resources["SecretPolicy"] = {
+            "Type": "AWS::SecretsManager::ResourcePolicy",
+            "Properties": {"SecretId": {"Ref": "Secret"}, "ResourcePolicy": {"Statement": admitted}},
+        }
+    outputs = {"SecretArn": {"Value": {"Ref": "Secret"}}, "QueueUrl": {"Value": {"Ref": "Queue"}}}
+    return Stack("stage-app", STAGE_ACCOUNT, REGION, {"Resources": resources, "Outputs": outputs})
+
+
+def _edge(stacks: list[Stack], edge: str) -> tuple[list[tuple[str, bool]], list[str]]:
+    findings, _ = check(World(stacks, ACCOUNT))
+    calls = [(c.request.action, bool(c.decision())) for c in findings.calls if c.edge == edge]
+    return calls, [p.message for p in findings.problems if p.edge == edge]
+
+
+def test_a_build_reads_a_secret_of_another_account_only_where_its_policy_and_its_keys_admit_the_role() -> None:
+    admitted, _ = _edge([_pipeline_reading("SecretArn"), _stage(admit_reader=True)], "build -> stage secret")
+    assert admitted == [("secretsmanager:GetSecretValue", True), ("kms:Decrypt", True)]
+    refused, _ = _edge([_pipeline_reading("SecretArn"), _stage(admit_reader=False)], "build -> stage secret")
+    assert refused == [("secretsmanager:GetSecretValue", False), ("kms:Decrypt", False)]
+
+
+def test_a_build_reading_a_resource_of_a_kind_no_rule_knows_is_reported_not_skipped() -> None:
+    _, problems = _edge([_pipeline_reading("QueueUrl"), _stage(admit_reader=True)], "build -> stage secret")
+    assert problems == [
+        f"no check for a build reading AWS::SQS::Queue https://sqs.{REGION}.amazonaws.com/{STAGE_ACCOUNT}/stage-app-Queue"
+    ]
+
+
+def test_cloudformation_reads_the_secrets_a_template_resolves_as_the_execution_role() -> None:
+    calls, problems = _edge(
+        [_pipeline_reading("SecretArn"), _stage(admit_reader=False)], "CloudFormation -> dynamic reference"
+    )
+    # The bootstrap stack's execution role (AdministratorAccess), the key's policy delegating to the account.
+    assert (calls, problems) == ([("secretsmanager:GetSecretValue", True), ("kms:Decrypt", True)], [])
+
+
+def test_a_dynamic_reference_to_a_secret_outside_the_template_is_a_problem() -> None:
+    stage = _stage(admit_reader=False, api_key_from="made-by-hand")
+    _, problems = _edge([_pipeline_reading("SecretArn"), stage], "CloudFormation -> dynamic reference")
+    assert problems == ["stage-app resolves secret made-by-hand, which is not in its template"]

@@ -84,6 +84,12 @@ def test_create_returns_201_with_the_item_and_its_location(world: World) -> None
     assert world.repository.items[body["id"]].name == "Widget"
 
 
+def test_a_machine_clients_access_token_names_the_creator_by_its_client_id(world: World) -> None:
+    machine = {"client_id": "3kq1example0client0id", "token_use": "access", "scope": "items/read items/write"}
+    status, body, _ = invoke(rest_event("POST", "/items", body={"name": "Widget"}, claims=machine))
+    assert (status, body["created_by"]) == (201, machine["client_id"])
+
+
 def test_created_item_can_be_read_back(world: World) -> None:
     _, created, _ = create({"name": "Widget"})
     status, body, _ = on_item("GET", created["id"])

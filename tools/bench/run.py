@@ -243,7 +243,9 @@ pipeline = pipelines.CodePipeline(stack, 'Pipeline', cross_account_keys=True,
 for env in config.ordered_environments:
     wave = pipeline.add_wave(env.name)
     for region in env.regions:
-        wave.add_stage(ApplicationStage(stack, f'{env.name}-{region}', env_config=env, region=region))
+        role = config.smoke_test_role_arn(env.name, region)
+        wave.add_stage(ApplicationStage(stack, f'{env.name}-{region}', env_config=env, region=region,
+                                        smoke_test_role_arn=role))
 app.synth()
 """
 

@@ -145,10 +145,11 @@ def _json(status: HTTPStatus, body: Any, headers: dict[str, str] | None = None) 
 
 
 def _caller() -> str:
-    """The Cognito subject API Gateway verified; refuse the request when there is none."""
+    """Who API Gateway verified: the Cognito subject of the token (a person, or a machine client, whose
+    access token names it by its client id); refuse the request when there is none."""
     authorizer = app.current_event.request_context.authorizer
     claims = authorizer.claims if authorizer else None
-    subject = claims.get("sub") if isinstance(claims, dict) else None
+    subject = (claims.get("sub") or claims.get("client_id")) if isinstance(claims, dict) else None
     if not subject:
         raise UnauthenticatedError("a valid Cognito token is required")
     return str(subject)
