@@ -254,7 +254,13 @@ def test_a_smoke_test_role_may_read_its_stages_identity_and_nothing_else_of_any_
         }
     ]
     actions = {a for s in statements for a in _as_list(s["Action"])}
-    assert not {a for a in actions if a.startswith(("sts:", "cloudformation:", "iam:", "dynamodb:", "s3:Put"))}
+    assert not {a for a in actions if a.startswith(("sts:", "cloudformation:", "iam:", "dynamodb:"))}
+    # It writes nothing of the stage: only the baseline files it records, in the pipeline's evidence bucket.
+    writes = [s for s in statements if any(a.startswith("s3:Put") for a in _as_list(s["Action"]))]
+    assert writes
+    for statement in writes:
+        for resource in _as_list(statement["Resource"]):
+            assert "/baselines/" in json.dumps(resource), resource
 
 
 def test_in_one_account_each_role_still_reads_only_its_own_stages_identity(topology_outdirs: dict[str, Path]) -> None:
