@@ -29,15 +29,13 @@ from config.schema import ComplianceConfig
 
 
 @jsii.implements(cdk.IPolicyValidationPlugin)
-class PackPlugin:
-    """Runs a pack in a mode. ``gate``: violations keep the pack's severity and fail synth unless
-    acknowledged (CDK recomputes success once acknowledgments are applied). ``report``: violations are
-    re-labelled ``info`` (the pack's severity kept in the rule metadata) and never fail synth — cdk-nag 3
-    has no report-only switch of its own."""
+class ReportOnlyPack:
+    """Runs a pack whose findings never fail synth: violations are re-labelled ``info`` (the pack's
+    severity kept in the rule metadata) and the report says its mode — cdk-nag 3 has no report-only switch
+    of its own."""
 
-    def __init__(self, pack: NagPack, mode: str) -> None:
+    def __init__(self, pack: NagPack) -> None:
         self._pack = pack
-        self._mode = mode
 
     @property
     def name(self) -> str:
@@ -53,12 +51,10 @@ class PackPlugin:
 
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
         report = self._pack.validate(context)
-        gating = self._mode == "gate"
-        violations = list(report.violations) if gating else [_as_info(v) for v in report.violations]
         return cdk.PolicyValidationPluginReport(
-            success=not (gating and violations),
-            violations=violations,
-            metadata={**(report.metadata or {}), MODE_METADATA_KEY: self._mode},
+            success=True,
+            violations=[_as_info(v) for v in report.violations],
+            metadata={**(report.metadata or {}), MODE_METADATA_KEY: "report"},
             plugin_version=report.plugin_version,
         )
 
@@ -86,12 +82,17 @@ OPTIONAL_PACKS: dict[str, type[NagPack]] = {
 }
 
 
-def compliance_plugins(app: cdk.App, config: ComplianceConfig) -> list[PackPlugin]:
-    plugins = [PackPlugin(pack(app), "gate") for pack in GATING_PACKS]
+def compliance_plugins(app: cdk.App, config: ComplianceConfig) -> list[cdk.IPolicyValidationPlugin]:
+    """A gating pack is registered as it is (a cdk-nag 3 pack is a validation plugin; its report reaches
+    the audit bundle without a round trip through Python, which reads no mode as `gate`); a report-only
+    pack runs inside ReportOnlyPack, which re-labels its findings."""
+    plugins: list[cdk.IPolicyValidationPlugin] = [pack(app) for pack in GATING_PACKS]
     for key, pack in OPTIONAL_PACKS.items():
         mode = getattr(config, key)
-        if mode != "off":
-            plugins.append(PackPlugin(pack(app), mode))
+        if mode == "gate":
+            plugins.append(pack(app))
+        elif mode == "report":
+            plugins.append(ReportOnlyPack(pack(app)))
     return plugins
 
 

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 import aws_cdk as cdk
-from constructs import IConstruct
+from constructs import IConstruct, Node
 
 from compliance.gate.acknowledgments import ACKNOWLEDGMENTS, Acknowledgment
 from compliance.reasons import MIN_REASON_WORDS, is_vague
@@ -97,14 +97,26 @@ class ConstructIndex:
 
     def __init__(self, app: cdk.App) -> None:
         self._cache: dict[str, IConstruct | None] = {"": app}
+        self._nodes: dict[str, Node] = {}
+        self._resources: dict[str, bool] = {}
         self._subtrees: dict[str, list[str]] = {}
 
     def get(self, path: str) -> IConstruct | None:
         if path not in self._cache:
             parent_path, _, child = path.rpartition("/")
             parent = self.get(parent_path)
-            self._cache[path] = parent.node.try_find_child(child) if parent is not None else None
+            self._cache[path] = self._node(parent_path, parent).try_find_child(child) if parent is not None else None
         return self._cache[path]
+
+    def is_resource(self, path: str, construct: IConstruct) -> bool:
+        if path not in self._resources:
+            self._resources[path] = cdk.CfnResource.is_cfn_resource(construct)
+        return self._resources[path]
+
+    def _node(self, path: str, construct: IConstruct) -> Node:
+        if path not in self._nodes:
+            self._nodes[path] = construct.node
+        return self._nodes[path]
 
     def paths_under(self, construct: IConstruct) -> list[str]:
         """Every construct path below `construct` (listed once per subtree)."""
@@ -118,7 +130,7 @@ def _cfn_resource_at(paths: ConstructIndex, path: str, entry: Acknowledgment) ->
     construct = paths.get(path)
     if construct is None:
         raise AcknowledgmentError(f"{entry.finding}: no construct at {path} (stale acknowledgment?)")
-    if not cdk.CfnResource.is_cfn_resource(construct):
+    if not paths.is_resource(path, construct):
         raise AcknowledgmentError(
             f"{entry.finding}: {path} is not a CloudFormation resource; acknowledge findings on resources, "
             "never on a whole stack or stage"
@@ -169,6 +181,8 @@ def apply_acknowledgments(
     """Acknowledge each registered finding on each resource it names."""
     paths = ConstructIndex(app)
     applied = []
+    # One acknowledge call per resource, with every finding acknowledged on it: each jsii call is a round trip.
+    by_resource: dict[str, tuple[IConstruct, list[cdk.Acknowledgment]]] = {}
     for entry in registry:
         check_entry(entry, targets.role_policy_paths)
         if entry.scope == "pipeline":
@@ -184,12 +198,13 @@ def apply_acknowledgments(
             ]
         for path in resource_paths:
             construct = _cfn_resource_at(paths, path, entry)
+            acknowledgments = by_resource.setdefault(path, (construct, []))[1]
             for finding in _findings(entry, path, targets, paths):
                 acknowledgment = AppliedAcknowledgment(entry, path, finding)
-                cdk.Validations.of(construct).acknowledge(
-                    cdk.Acknowledgment(id=acknowledgment.acknowledged_id, reason=entry.reason)
-                )
+                acknowledgments.append(cdk.Acknowledgment(id=acknowledgment.acknowledged_id, reason=entry.reason))
                 applied.append(acknowledgment)
+    for construct, acknowledgments in by_resource.values():
+        cdk.Validations.of(construct).acknowledge(*acknowledgments)
     return applied
 
 
