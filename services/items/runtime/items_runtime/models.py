@@ -128,7 +128,13 @@ Quantity = Annotated[
 ]
 
 
-class ItemIn(BaseModel):
+class _Model(BaseModel):
+    """Built at first use, not at import: a cold start builds only the models its route needs."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class ItemIn(_Model):
     """What a client sends to create or replace an item."""
 
     model_config = ConfigDict(extra="forbid")
@@ -138,7 +144,7 @@ class ItemIn(BaseModel):
     quantity: Quantity = 0
 
 
-class Item(BaseModel):
+class Item(_Model):
     """An item as stored and returned."""
 
     name: str
@@ -150,7 +156,7 @@ class Item(BaseModel):
     created_by: str = ""
 
 
-class ItemPage(BaseModel):
+class ItemPage(_Model):
     items: list[Item]
     next_token: str | None = None
 
@@ -161,7 +167,7 @@ IngestStatus = Literal["PENDING", "VALIDATING", "ACCEPTED", "REJECTED", "EXPIRED
 INGEST_CONTENT_TYPES: dict[str, str] = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 
 
-class IngestRequest(BaseModel):
+class IngestRequest(_Model):
     """What a client sends to start an upload: the file's format (JSON Lines or CSV with a header row)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -169,19 +175,19 @@ class IngestRequest(BaseModel):
     format: IngestFormat = "jsonl"
 
 
-class UploadInstructions(BaseModel):
+class UploadInstructions(_Model):
     url: str
     method: Literal["PUT"] = "PUT"
     headers: dict[str, str]
     expires_at: str
 
 
-class IngestLimitsOut(BaseModel):
+class IngestLimitsOut(_Model):
     max_bytes: int
     max_records: int
 
 
-class IngestTicket(BaseModel):
+class IngestTicket(_Model):
     """The answer to POST /ingest: where to upload the file, until when, and within which limits."""
 
     id: str
@@ -190,14 +196,14 @@ class IngestTicket(BaseModel):
     limits: IngestLimitsOut
 
 
-class RecordError(BaseModel):
+class RecordError(_Model):
     """One invalid record: its line in the file (1 = the first line, the header in CSV) and why."""
 
     line: int
     message: str
 
 
-class IngestJob(BaseModel):
+class IngestJob(_Model):
     """An upload and its outcome: PENDING until the file arrives, VALIDATING while the worker reads it,
     then ACCEPTED (every record imported) or REJECTED (nothing imported, `reason` says why); EXPIRED
     when the upload URL expired before a file arrived."""
@@ -216,23 +222,23 @@ class IngestJob(BaseModel):
     errors: list[RecordError] = Field(default_factory=list)
 
 
-class Health(BaseModel):
+class Health(_Model):
     status: Literal["ok"]
 
 
-class HealthFailing(BaseModel):
+class HealthFailing(_Model):
     status: Literal["failing"]
     message: str
 
 
-class FieldError(BaseModel):
+class FieldError(_Model):
     """One invalid field or parameter: where (`body.name`, `query.limit`, `header.Idempotency-Key`) and why."""
 
     location: str
     message: str
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(_Model):
     """Every error answer, the handler's and API Gateway's alike; `errors` only with a 422 of invalid fields."""
 
     message: str
