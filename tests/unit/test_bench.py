@@ -35,9 +35,33 @@ def test_parallel_actions_count_once_and_approvals_not_at_all() -> None:
     assert assets == 1
 
 
-def test_a_figure_line_says_whether_its_target_is_met() -> None:
-    assert "NOT met" in Figure("synth", 4.0, "x", "<= 2.0", False).line()
-    assert Figure("suite", 50.0, "s", "<= 60", True).line().rstrip().endswith("met")
+def test_a_figure_is_the_median_of_its_samples_and_says_whether_its_target_is_met() -> None:
+    synth = Figure("synth", [4.1, 3.9, 4.0, 9.0, 3.8], "x", "<= 2.0", 2.0)
+    assert (synth.value, synth.met) == (4.0, False)
+    assert "NOT met" in synth.line()
+    assert "median of 5, min 3.80, max 9.00" in synth.line()
+    suite = Figure("suite", [50.0, 58.0, 61.0], "s", "<= 60", 60.0)
+    assert (suite.value, suite.met) == (58.0, True)
+    assert " met " in suite.line()
+
+
+def test_a_reference_figure_meets_nothing() -> None:
+    reference = Figure("peer / limit", [1.7, 1.6], "x", "reference", None)
+    assert reference.met is None
+    assert reference.as_json()["met"] is None
+    assert "reference" in reference.line()
+
+
+def test_a_strict_bound_is_not_met_by_reaching_it_and_a_failed_condition_fails_the_figure() -> None:
+    assert Figure("ours / peer", [1.0], "x", "< 1.0", 1.0, strict=True).met is False
+    assert Figure("ours / peer", [0.9], "x", "< 1.0", 1.0, strict=True).met is True
+    assert Figure("asset", [60.0], "KiB", "<= 1024, .py only", 1024, holds=False).met is False
+
+
+def test_a_figure_reports_its_spread_in_results_json() -> None:
+    document = Figure("cold start", [300.0, 330.0, 270.0], "ms", "<= 400", 400).as_json()
+    assert (document["median"], document["min"], document["max"], document["repetitions"]) == (300.0, 270.0, 330.0, 3)
+    assert document["spread_percent"] == 20.0
 
 
 # --- the lead-time model ---------------------------------------------------------------------------------------
