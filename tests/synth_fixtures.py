@@ -132,8 +132,12 @@ class BackgroundSynth:
     process: subprocess.Popen[str]
     result: tuple[int, str] | None = None
     commit: str = ""  # the commit synthesized, when it is not the working tree
+    # The synth of several outdirs whose process this is (tests/synth_layouts.py), waited for once.
+    shared: "BackgroundSynth | None" = None
 
     def wait(self) -> tuple[int, str]:
+        if self.shared is not None:
+            return self.shared.wait()
         if self.result is None:
             output, _ = self.process.communicate(timeout=600)
             self.result = (self.process.returncode, output)
@@ -251,14 +255,14 @@ def _start_synths() -> None:
         offline_env(HOME=str(root / "home"), CI="true"),
         cwd=clone,
     )
-    for name, overrides in TOPOLOGIES.items():
-        outdir = root / name.replace(" ", "-")
+    # Every other account layout in one process (the libraries load once for all of them).
+    layouts = {name: root / name.replace(" ", "-") for name in TOPOLOGIES}
+    for outdir in layouts.values():
         outdir.mkdir()
-        _synths[name] = _start(
-            [sys.executable, "app.py"],
-            outdir,
-            offline_env(CDK_OUTDIR=str(outdir), CDK_CONTEXT_JSON=json.dumps(overrides), LOCAL_EXPERIMENT="1"),
-        )
+    plan = json.dumps([[str(layouts[name]), overrides] for name, overrides in TOPOLOGIES.items()])
+    every_layout = _start([sys.executable, "-m", "tests.synth_layouts", plan], root, offline_env())
+    for name, outdir in layouts.items():
+        _synths[name] = BackgroundSynth(outdir, every_layout.process, shared=every_layout)
     _start_impact_base(root)
 
 
