@@ -122,6 +122,7 @@ class ItemsStack(Stack):
             environment=name,
             thresholds=props.alarms,
             queue_age_alarm_seconds=props.ingest.queue_age_alarm_seconds,
+            import_age_alarm_seconds=props.ingest.import_age_alarm_seconds,
             key=key,
             function=function,
             api=api,
@@ -141,7 +142,7 @@ class ItemsStack(Stack):
         function: ItemsFunction,
         ingest: ItemsIngest,
     ) -> None:
-        """Both functions go out through CodeDeploy, behind the stack's one pair of hooks."""
+        """Every application function goes out through CodeDeploy, behind the stack's one pair of hooks."""
         hooks = DeploymentHooks(
             self,
             "DeploymentHooks",
@@ -169,22 +170,27 @@ class ItemsStack(Stack):
             # whole-API 5xx alarm here would keep a fix from rolling forward during an incident.
             extra_metrics={"NewVersionServerErrors": (server_errors_metric(function), 1)},
         )
-        # The worker's duration alarm allows most of its timeout.
-        self.ingest_delivery = ProgressiveDelivery(
-            self,
-            "IngestDelivery",
-            target=ingest.worker,
-            hooks=hooks,
-            strategy=deployment.strategy,
-            shift=deployment.traffic_shift,
-            errors_threshold=thresholds.lambda_errors,
-            throttles_threshold=thresholds.lambda_throttles,
-            duration_threshold_ms=props.ingest.worker_timeout_seconds * 800,
-            topic=monitoring.topic,
-            key=key,
-            probe_event=ingest_probe_event(),
-            expected_response=HEALTHY_WORKER_RESPONSE,
-        )
+        # The worker's and the importer's duration alarms allow most of their timeouts: both stop
+        # working at 70 % of it (items_runtime/logic/attempts.py), so only a stuck version reaches 80 %.
+        for construct_id, target, timeout in (
+            ("IngestDelivery", ingest.worker, props.ingest.worker_timeout_seconds),
+            ("ImportDelivery", ingest.importer, props.ingest.import_timeout_seconds),
+        ):
+            ProgressiveDelivery(
+                self,
+                construct_id,
+                target=target,
+                hooks=hooks,
+                strategy=deployment.strategy,
+                shift=deployment.traffic_shift,
+                errors_threshold=thresholds.lambda_errors,
+                throttles_threshold=thresholds.lambda_throttles,
+                duration_threshold_ms=timeout * 800,
+                topic=monitoring.topic,
+                key=key,
+                probe_event=ingest_probe_event(),
+                expected_response=HEALTHY_WORKER_RESPONSE,
+            )
 
     def _outputs(
         self,
@@ -212,6 +218,12 @@ class ItemsStack(Stack):
         CfnOutput(self, "IngestBucketName", value=ingest.bucket.bucket_name, description="Staging bucket of uploads")
         CfnOutput(
             self, "IngestDeadLetterQueueUrl", value=ingest.dead_letter_queue.queue_url, description="Failed uploads"
+        )
+        CfnOutput(
+            self,
+            "ImportDeadLetterQueueUrl",
+            value=ingest.import_dead_letter_queue.queue_url,
+            description="Import chunks that failed every attempt (redrive it to resume their jobs)",
         )
         CfnOutput(self, "FunctionArn", value=function.alias.function_arn, description="The live alias of the function")
         CfnOutput(self, "DashboardUrl", value=monitoring.dashboard_url, description="CloudWatch dashboard")
