@@ -1,4 +1,4 @@
-"""Local AWS emulation for tests and `make local-api`: moto in server mode on 127.0.0.1, and the dev
+"""Local AWS emulation for tests, the bench and `make local-api`: moto in server mode on 127.0.0.1, and the dev
 stage's tables, secret, buckets, queues and EventBridge rules created in it from the synthesized
 template's own definitions (key schema, indexes, streams, TTL, capacity, versioning, bucket
 notifications, redrive policies, event patterns and targets), so runtime code and infrastructure
@@ -194,11 +194,17 @@ class ItemsResources:
     idempotency_table_name: str
     pagination_secret_arn: str
     template: dict[str, Any]
-    # The queue the upload rule feeds.
+    # The queue the upload rule feeds (the worker's), the import queue (the importer's), their
+    # dead-letter queues, and the batch size of each function's event source.
     ingest_queue_url: str
-    # The functions' environments as the stack sets them (tables, secret, bucket, limits).
+    ingest_dead_letter_queue_url: str
+    import_queue_url: str
+    import_dead_letter_queue_url: str
+    batch_sizes: dict[str, int]
+    # The functions' environments as the stack sets them (tables, secret, bucket, queues, limits).
     api_environment: dict[str, str]
     worker_environment: dict[str, str]
+    importer_environment: dict[str, str]
 
 
 def create_items_resources(endpoint: str, template: dict[str, Any]) -> ItemsResources:
@@ -227,10 +233,20 @@ def create_items_resources(endpoint: str, template: dict[str, Any]) -> ItemsReso
     _create_queues(endpoint, template, resolver)
     _create_rules(endpoint, template, resolver)
     worker_environment = function_environment(template, "IngestWorkerFunction", resolver)
+    importer_environment = function_environment(template, "IngestImporterFunction", resolver)
     api_environment = function_environment(template, "Function", resolver)
     (rule,) = [r for r in _of_type(template, "AWS::Events::Rule").values() if r.get("Targets")]
     (target,) = rule["Targets"]
     queue_id = target["Arn"]["Fn::GetAtt"][0]
+    mappings = {
+        m["EventSourceArn"]["Fn::GetAtt"][0]: m for m in _of_type(template, "AWS::Lambda::EventSourceMapping").values()
+    }
+    (import_queue_id,) = [q for q in mappings if q != queue_id]
+    queues = _of_type(template, "AWS::SQS::Queue")
+
+    def dead_letters_of(queue: str) -> str:
+        return str(resolver.refs[queues[queue]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]])
+
     return ItemsResources(
         endpoint=endpoint,
         table_name=items_id,
@@ -239,8 +255,13 @@ def create_items_resources(endpoint: str, template: dict[str, Any]) -> ItemsReso
         pagination_secret_arn=arn,
         template=template,
         ingest_queue_url=resolver.refs[queue_id],
+        ingest_dead_letter_queue_url=dead_letters_of(queue_id),
+        import_queue_url=resolver.refs[import_queue_id],
+        import_dead_letter_queue_url=dead_letters_of(import_queue_id),
+        batch_sizes={resolver.refs[q]: int(m.get("BatchSize", 10)) for q, m in mappings.items()},
         api_environment=api_environment,
         worker_environment=worker_environment,
+        importer_environment=importer_environment,
     )
 
 
@@ -286,3 +307,25 @@ def poll_queue_once(endpoint: str, queue_url: str, handler: Any, context: Any, b
         else:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return len(messages)
+
+
+def redrive(endpoint: str, dead_letter_queue_url: str, destination_url: str) -> int:
+    """What SQS's StartMessageMoveTask does (moto does not implement it): move every message of a
+    dead-letter queue to a queue as a new message (new id, receive count 0). Returns how many moved."""
+    sqs = client("sqs", endpoint)
+    moved = 0
+    while messages := sqs.receive_message(QueueUrl=dead_letter_queue_url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            sqs.send_message(QueueUrl=destination_url, MessageBody=message["Body"])
+            sqs.delete_message(QueueUrl=dead_letter_queue_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return moved
+
+
+def queue_depth(endpoint: str, queue_url: str) -> int:
+    """Messages in a queue, visible or in flight."""
+    attributes = client("sqs", endpoint).get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])

@@ -32,7 +32,7 @@ _deserializer = TypeDeserializer()
 
 class Claim(enum.Enum):
     CLAIMED = "claimed"  # this upload is now the job's to validate (first delivery, or a retry of it)
-    RESUMED = "resumed"  # this upload was accepted for import before: plan it again and re-send its chunks
+    RESUMED = "resumed"  # its import started but not all chunks were queued, or it FAILED: queue them again
     FINISHED = "duplicate"  # the job already has its outcome: a redelivered event
     OTHER_UPLOAD = "superseded"  # another upload to the same URL is being, or was, processed
     MISSING = "unknown-job"  # no job for this key (an upload not made through POST /ingest)
@@ -122,8 +122,11 @@ class DynamoDbJobStore:
             if current.status in ("ACCEPTED", "REJECTED"):
                 return Claim.FINISHED, current
             same_upload = record.get("object_version", {}).get("S") == version
-            if same_upload and current.status in ("IMPORTING", "FAILED"):
+            queued = record.get("chunks_queued", {}).get("BOOL", False)
+            if same_upload and (current.status == "FAILED" or (current.status == "IMPORTING" and not queued)):
                 return Claim.RESUMED, current
+            if same_upload and current.status == "IMPORTING":
+                return Claim.FINISHED, current
             return Claim.OTHER_UPLOAD, current
         return Claim.CLAIMED, _from_record(response["Attributes"])
 
@@ -178,7 +181,7 @@ class DynamoDbJobStore:
                 UpdateExpression="SET #status = :importing, records = :records, chunks_total = :chunks, "
                 "chunks_done = if_not_exists(chunks_done, :zero), imported = if_not_exists(imported, :zero), "
                 "invalid_records = :zero, import_started_at = if_not_exists(import_started_at, :now), "
-                "updated_at = :now REMOVE reason, #resume",
+                "chunks_queued = :false, updated_at = :now REMOVE reason, #resume",
                 ConditionExpression=f"{_OF_THIS_UPLOAD} AND #status IN (:validating, :importing, :failed)",
                 ExpressionAttributeNames={"#status": "status", "#resume": "resume"},
                 ExpressionAttributeValues=_values(
@@ -188,6 +191,7 @@ class DynamoDbJobStore:
                     records=records,
                     chunks=chunks,
                     zero=0,
+                    false=False,
                     now=now,
                     version=version,
                 ),
@@ -199,6 +203,18 @@ class DynamoDbJobStore:
             return None
         attributes = response["Attributes"]
         return _from_record(attributes), str(attributes["import_started_at"]["S"])
+
+    def chunks_queued(self, job_id: str, *, version: str) -> bool:
+        """Every chunk is on the import queue: a later delivery of the upload's event has nothing to do."""
+        return conditional_call(
+            self._client,
+            "update_item",
+            TableName=self._table,
+            Key=job_key(job_id),
+            UpdateExpression="SET chunks_queued = :true",
+            ConditionExpression=_OF_THIS_UPLOAD,
+            ExpressionAttributeValues=_values(true=True, version=version),
+        )
 
     def chunk_state(self, job_id: str, *, version: str, index: int) -> ChunkState:
         record = self._record(job_id)

@@ -48,6 +48,8 @@ class JobStore(Protocol):
         self, job_id: str, *, version: str, records: int, chunks: int, now: str
     ) -> tuple[IngestJob, str] | None: ...
 
+    def chunks_queued(self, job_id: str, *, version: str) -> bool: ...
+
     def chunk_state(self, job_id: str, *, version: str, index: int) -> ChunkState: ...
 
     def count_chunk(self, job_id: str, *, version: str, index: int, records: int, now: str) -> bool: ...
@@ -139,6 +141,7 @@ def ingest(
         )
         for chunk in outcome.chunks()
     )
+    jobs.chunks_queued(job.id, version=upload.version)
     return Outcome("importing", outcome.records, outcome.chunk_count)
 
 
