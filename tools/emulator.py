@@ -287,9 +287,9 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
 
 def poll_queue_once(endpoint: str, queue_url: str, handler: Any, context: Any, batch_size: int = 5) -> int:
     """What Lambda's SQS event source does, once: receive a batch, invoke the handler with it, delete
-    the messages it did not report as failed, and make the failed ones visible again at once (in AWS
-    they reappear after the visibility timeout and go to the dead-letter queue after maxReceiveCount).
-    Returns the number of messages handed to the handler."""
+    the messages it did not report as failed (all of them when the invocation fails), and make the
+    failed ones visible again at once (in AWS they reappear after the visibility timeout and go to the
+    dead-letter queue after maxReceiveCount). Returns the number of messages handed to the handler."""
     sqs = client("sqs", endpoint)
     messages = sqs.receive_message(
         QueueUrl=queue_url, MaxNumberOfMessages=batch_size, AttributeNames=["All"], MessageAttributeNames=["All"]
@@ -297,7 +297,10 @@ def poll_queue_once(endpoint: str, queue_url: str, handler: Any, context: Any, b
     if not messages:
         return 0
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    response = handler(sqs_event(messages, arn), context)
+    try:
+        response = handler(sqs_event(messages, arn), context)
+    except Exception:  # a failed invocation: Lambda returns the whole batch to the queue
+        response = {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in messages]}
     failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
     for message in messages:
         if message["MessageId"] in failed:

@@ -2,8 +2,9 @@
 events for the real handler, a local bearer token stands in for Cognito, and the handler's AWS calls go
 to moto in server mode, whose tables, secret, staging bucket, queues and upload rule come from the
 synthesized dev template (cdk.out). Background threads stand in for Lambda's SQS event sources: one
-feeds the ingest queue to the real worker handler, others the import queue to the real importer (as
-many as the event source's maximum concurrency), so uploads to the presigned URLs are imported."""
+feeds the ingest queue to the real worker handler, one the import queue to the real importer (one
+chunk at a time: Lambda runs up to the event source's maximum concurrency of them), so uploads to the
+presigned URLs are imported, at the pace the emulated table's capacity allows."""
 
 import contextlib
 import json
@@ -193,12 +194,11 @@ def main() -> int:
         from items_runtime.worker import lambda_handler as worker_handler
 
         sizes = resources.batch_sizes
-        importers = int(resources.importer_environment["IMPORT_MAX_CONCURRENCY"])
         stop_worker = start_workers(
             endpoint,
             [
                 (resources.ingest_queue_url, worker_handler, sizes[resources.ingest_queue_url]),
-                *[(resources.import_queue_url, importer_handler, sizes[resources.import_queue_url])] * importers,
+                (resources.import_queue_url, importer_handler, sizes[resources.import_queue_url]),
             ],
         )
         token = os.environ.get("LOCAL_API_TOKEN") or secrets.token_urlsafe(24)

@@ -179,8 +179,12 @@ def _send_to(function: ServiceFunction, queue: sqs.IQueue) -> None:
     function.function.add_to_role_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn]))
 
 
-def _source_environment(dead_letters: sqs.IQueue, max_receive_count: int) -> dict[str, str]:
-    return {"SOURCE_MAX_RECEIVE_COUNT": str(max_receive_count), "SOURCE_DEAD_LETTER_QUEUE_ARN": dead_letters.queue_arn}
+def _source_environment(prefix: str, dead_letters: sqs.IQueue, max_receive_count: int) -> dict[str, str]:
+    """The queue a function reads: its receive limit and dead-letter queue (items_runtime/settings.py)."""
+    return {
+        f"{prefix}_MAX_RECEIVE_COUNT": str(max_receive_count),
+        f"{prefix}_DEAD_LETTER_QUEUE_ARN": dead_letters.queue_arn,
+    }
 
 
 class IngestWorker(ServiceFunction):
@@ -215,7 +219,7 @@ class IngestWorker(ServiceFunction):
                 **ingest_environment(settings, tables, bucket),
                 "CHUNK_RECORDS": str(settings.chunk_records),
                 "IMPORT_QUEUE_URL": import_queue.queue_url,
-                **_source_environment(source_dead_letters, MAX_RECEIVE_COUNT),
+                **_source_environment("INGEST", source_dead_letters, MAX_RECEIVE_COUNT),
                 **_powertools(environment),
             },
             memory_mb=settings.worker_memory_mb,
@@ -267,7 +271,7 @@ class IngestImporter(ServiceFunction):
                 "IMPORT_QUEUE_URL": import_queue.queue_url,
                 "IMPORT_WRITE_SHARE": str(settings.import_write_share),
                 "IMPORT_MAX_CONCURRENCY": str(settings.import_max_concurrency),
-                **_source_environment(source_dead_letters, IMPORT_MAX_RECEIVE_COUNT),
+                **_source_environment("IMPORT", source_dead_letters, IMPORT_MAX_RECEIVE_COUNT),
                 **_powertools(environment),
             },
             memory_mb=settings.import_memory_mb,

@@ -1,13 +1,14 @@
 """Integration tests: the real handlers with real boto3 clients against moto on 127.0.0.1, whose
 resources come from the synthesized dev template."""
 
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.synth_fixtures import Synthesized
-from tools.emulator import ItemsResources, client_environment, create_items_resources, start_moto
+from tools.emulator import ItemsResources, client, client_environment, create_items_resources, start_moto
 
 
 @pytest.fixture(scope="session")
@@ -15,7 +16,11 @@ def moto_endpoint() -> Iterator[str]:
     server, endpoint = start_moto()
     yield endpoint
     server.terminate()
-    server.wait(timeout=10)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # a loaded machine: do not leave it behind
+        server.kill()
+        server.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +65,34 @@ def ingest_worker(items_resources: ItemsResources, monkeypatch: pytest.MonkeyPat
     dependencies.clear()
     yield handler
     dependencies.clear()
+
+
+@pytest.fixture
+def ingest_importer(items_resources: ItemsResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The importer's handler wired to the emulated resources exactly as the stack wires it."""
+    for name, value in {
+        **items_resources.importer_environment,
+        **client_environment(items_resources.endpoint),
+    }.items():
+        monkeypatch.setenv(name, value)
+    from items_runtime import importer as handler
+    from items_runtime.wiring import importer as dependencies
+
+    dependencies.clear()
+    yield handler
+    dependencies.clear()
+
+
+@pytest.fixture(scope="session")
+def roomy_table(items_resources: ItemsResources) -> None:
+    """The emulated items table with room for imports: dev's 2 write units a second would pace a test's
+    few thousand records over many minutes (pacing itself is specified in tests/unit and measured in
+    the bench)."""
+    throughput = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 10_000}
+    client("dynamodb", items_resources.endpoint).update_table(
+        TableName=items_resources.table_name,
+        ProvisionedThroughput=throughput,
+        GlobalSecondaryIndexUpdates=[
+            {"Update": {"IndexName": items_resources.list_index_name, "ProvisionedThroughput": throughput}}
+        ],
+    )

@@ -15,17 +15,26 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tools.emulator import ItemsResources
-from tools.local_api import make_server, start_worker
+from tools.local_api import make_server, start_workers
 
 TOKEN = "local-test-token"  # noqa: S105 - the local stand-in for a Cognito token
 
 
 @pytest.fixture
-def local_api(items_handler: Any, ingest_worker: Any, items_resources: ItemsResources) -> Iterator[str]:
+def local_api(
+    items_handler: Any, ingest_worker: Any, ingest_importer: Any, items_resources: ItemsResources
+) -> Iterator[str]:
     server = make_server(items_handler.lambda_handler, TOKEN)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    stop_worker = start_worker(items_resources.endpoint, items_resources.ingest_queue_url, ingest_worker.lambda_handler)
+    queues = (items_resources.ingest_queue_url, items_resources.import_queue_url)
+    stop_worker = start_workers(
+        items_resources.endpoint,
+        [
+            (queue, handler.lambda_handler, items_resources.batch_sizes[queue])
+            for queue, handler in zip(queues, (ingest_worker, ingest_importer), strict=True)
+        ],
+    )
     host, port = server.server_address[:2]
     yield f"http://{host}:{port}/api/"
     stop_worker()
@@ -83,7 +92,7 @@ def test_an_upload_is_imported_over_http(local_api: str) -> None:
     job: dict[str, Any] = {}
     while time.monotonic() < deadline:
         job = _request(local_api + f"ingest/{ticket['id']}")[1]
-        if job["status"] not in ("PENDING", "VALIDATING"):
+        if job["status"] not in ("PENDING", "VALIDATING", "IMPORTING"):
             break
         time.sleep(0.2)
     assert (job["status"], job["imported"]) == ("ACCEPTED", 1)

@@ -91,9 +91,10 @@ class SourceQueue:
     dead_letter_queue_arn: str
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> SourceQueue:
-        values = _required(environ, "SOURCE_MAX_RECEIVE_COUNT", "SOURCE_DEAD_LETTER_QUEUE_ARN")
-        return cls(int(values["SOURCE_MAX_RECEIVE_COUNT"]), values["SOURCE_DEAD_LETTER_QUEUE_ARN"])
+    def from_environment(cls, environ: Mapping[str, str], prefix: str) -> SourceQueue:
+        count, arn = f"{prefix}_MAX_RECEIVE_COUNT", f"{prefix}_DEAD_LETTER_QUEUE_ARN"
+        values = _required(environ, count, arn)
+        return cls(int(values[count]), values[arn])
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class WorkerSettings:
             ingest=IngestSettings.from_environment(environ),
             chunk_records=int(values["CHUNK_RECORDS"]),
             import_queue_url=values["IMPORT_QUEUE_URL"],
-            source=SourceQueue.from_environment(environ),
+            source=SourceQueue.from_environment(environ, "INGEST"),
         )
 
 
@@ -139,7 +140,7 @@ class ImporterSettings:
             import_queue_url=values["IMPORT_QUEUE_URL"],
             write_share=float(values["IMPORT_WRITE_SHARE"]),
             max_concurrency=int(values["IMPORT_MAX_CONCURRENCY"]),
-            source=SourceQueue.from_environment(environ),
+            source=SourceQueue.from_environment(environ, "IMPORT"),
         )
 
 
