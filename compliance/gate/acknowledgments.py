@@ -113,7 +113,10 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
     Acknowledgment(
         pack="Serverless",
         finding="Serverless-LambdaEventSourceMappingDestination",
-        resources=("Items/Ingest/Worker/Live/FromQueue/Resource", "Items/Ingest/Importer/Live/FromImportQueue/Resource"),
+        resources=(
+            "Items/Ingest/Worker/Live/FromQueue/Resource",
+            "Items/Ingest/Importer/Live/FromImportQueue/Resource",
+        ),
         reason=(
             "Lambda supports on-failure destinations only for stream and Kafka event sources; for these SQS "
             "sources the queues' redrive policies move a message that failed its last receive (3 for uploads, "

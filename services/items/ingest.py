@@ -294,9 +294,7 @@ class IngestImporter(ServiceFunction):
             )
         )
         # The provisioned write capacity the import paces itself to.
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:DescribeTable"], resources=[table_arn])
-        )
+        self.function.add_to_role_policy(iam.PolicyStatement(actions=["dynamodb:DescribeTable"], resources=[table_arn]))
         self.function.add_to_role_policy(_read_uploads(bucket))
         _send_to(self, import_queue)
 

@@ -132,10 +132,15 @@ def test_the_worker_may_only_read_uploads_update_jobs_and_send_chunks(templates:
     assert read["Resource"]["Fn::Join"][1][-1] == "/uploads/*"
     send = next(s for s in statements if s["Action"] == "sqs:SendMessage")
     # The import queue, and the worker's own queue for failed asynchronous invocations.
-    assert sorted(r["Fn::GetAtt"][0][:-8] for r in send["Resource"]) == ["IngestImportQueue", "IngestWorkerDeadLetterQueue"]
+    assert sorted(r["Fn::GetAtt"][0][:-8] for r in send["Resource"]) == [
+        "IngestImportQueue",
+        "IngestWorkerDeadLetterQueue",
+    ]
     actions = _actions(statements)
     # Phase 1 writes no item: a rejected file leaves nothing behind.
-    assert not {a for a in actions if a.startswith("dynamodb:") and a not in ("dynamodb:GetItem", "dynamodb:UpdateItem")}
+    assert not {
+        a for a in actions if a.startswith("dynamodb:") and a not in ("dynamodb:GetItem", "dynamodb:UpdateItem")
+    }
     assert not {a for a in actions if a.startswith("s3:") and a not in ("s3:GetObject", "s3:GetObjectVersion")}
     api = _statements_of_role(templates["dev"], "FunctionRole")
     signing = [s for s in api if "s3:PutObject" in json.dumps(s["Action"])]
@@ -181,7 +186,10 @@ def test_the_import_queue_is_encrypted_keeps_chunks_two_weeks_and_redrives_after
     template = templates["prod-eu-west-1"]
     queue = resource_with_prefix(template, "AWS::SQS::Queue", "IngestImportQueue")["Properties"]
     dead_letters_id = _logical_id(template, "AWS::SQS::Queue", "IngestImportDeadLetterQueue")
-    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [dead_letters_id, "Arn"]}, "maxReceiveCount": 5}
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dead_letters_id, "Arn"]},
+        "maxReceiveCount": 5,
+    }
     assert queue["KmsMasterKeyId"]["Fn::GetAtt"][0].startswith("Key")
     assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
     importer = resource_with_prefix(template, "AWS::Lambda::Function", "IngestImporterFunction")["Properties"]
@@ -227,7 +235,11 @@ def test_the_functions_get_the_limits_queues_and_share_of_the_capacity_the_envir
     assert variables["INGEST_MAX_RECEIVE_COUNT"] == "3"
     assert variables["INGEST_DEAD_LETTER_QUEUE_ARN"]["Fn::GetAtt"][0].startswith("IngestDeadLetterQueue")
     own = importer["Environment"]["Variables"]
-    assert (own["IMPORT_WRITE_SHARE"], own["IMPORT_MAX_CONCURRENCY"], own["IMPORT_MAX_RECEIVE_COUNT"]) == ("0.5", "20", "5")
+    assert (own["IMPORT_WRITE_SHARE"], own["IMPORT_MAX_CONCURRENCY"], own["IMPORT_MAX_RECEIVE_COUNT"]) == (
+        "0.5",
+        "20",
+        "5",
+    )
     assert own["IMPORT_DEAD_LETTER_QUEUE_ARN"]["Fn::GetAtt"][0].startswith("IngestImportDeadLetterQueue")
 
 
@@ -267,7 +279,9 @@ def test_ingest_alarms_reach_the_operations_topic(templates: dict[str, dict[str,
         assert alarm["AlarmActions"][0]["Ref"].startswith("OperationsAlarmTopic")
 
 
-def test_import_alarms_watch_failed_chunks_dead_letters_and_waiting_chunks(templates: dict[str, dict[str, Any]]) -> None:
+def test_import_alarms_watch_failed_chunks_dead_letters_and_waiting_chunks(
+    templates: dict[str, dict[str, Any]],
+) -> None:
     template = templates["prod-eu-west-1"]
     age = resource_with_prefix(template, "AWS::CloudWatch::Alarm", "OperationsImportAge")["Properties"]
     assert (age["MetricName"], age["Threshold"]) == ("ApproximateAgeOfOldestMessage", 21_600)

@@ -60,7 +60,9 @@ def drain(resources: ItemsResources, queue_url: str, handler: Any) -> int:
     """Lambda's event source on one queue, until the queue is empty; returns the messages handled."""
     handled = 0
     batch_size = resources.batch_sizes[queue_url]
-    while count := poll_queue_once(resources.endpoint, queue_url, handler.lambda_handler, FakeLambdaContext(), batch_size):
+    while count := poll_queue_once(
+        resources.endpoint, queue_url, handler.lambda_handler, FakeLambdaContext(), batch_size
+    ):
         handled += count
     return handled
 
@@ -120,7 +122,13 @@ def test_an_upload_is_validated_imported_and_reported(
     assert items_of(items_resources, "ingest-accepted") == []
     assert drain(items_resources, items_resources.import_queue_url, ingest_importer) == 1
     job = status_of(items_handler, ticket["id"], claims)
-    assert (job["status"], job["records"], job["imported"], job["chunks_done"], job["errors"]) == ("ACCEPTED", 3, 3, 1, [])
+    assert (job["status"], job["records"], job["imported"], job["chunks_done"], job["errors"]) == (
+        "ACCEPTED",
+        3,
+        3,
+        1,
+        [],
+    )
     imported = items_of(items_resources, "ingest-accepted")
     assert sorted(r["name"]["S"] for r in imported) == ["bulk-0", "bulk-1", "bulk-2"]
     # The imported items are ordinary items: the list route shows them.
@@ -317,7 +325,12 @@ def test_a_dead_lettered_chunk_ends_the_job_failed_and_a_redrive_resumes_it(
     assert queue_depth(items_resources.endpoint, items_resources.import_dead_letter_queue_url) == 2
 
     reader["broken"] = False
-    assert redrive(items_resources.endpoint, items_resources.import_dead_letter_queue_url, items_resources.import_queue_url) == 2
+    assert (
+        redrive(
+            items_resources.endpoint, items_resources.import_dead_letter_queue_url, items_resources.import_queue_url
+        )
+        == 2
+    )
     assert drain(items_resources, items_resources.import_queue_url, ingest_importer) == 2
     job = status_of(items_handler, ticket["id"], claims)
     assert (job["status"], job["imported"], job["chunks_done"], job["reason"]) == ("ACCEPTED", 300, 3, None)
@@ -430,9 +443,7 @@ def test_the_import_paces_itself_to_the_smaller_of_the_tables_and_the_indexs_cap
 ) -> None:
     dynamodb = client("dynamodb", items_resources.endpoint)
     (definition,) = [
-        r["Properties"]
-        for k, r in items_resources.template["Resources"].items()
-        if k == items_resources.table_name
+        r["Properties"] for k, r in items_resources.template["Resources"].items() if k == items_resources.table_name
     ]
     create_table(dynamodb, "capacity-probe", definition)
     dynamodb.update_table(
@@ -452,14 +463,17 @@ def test_the_import_paces_itself_to_the_smaller_of_the_tables_and_the_indexs_cap
 
 def test_another_caller_cannot_see_an_upload(items_handler: Any) -> None:
     ticket = start(items_handler)
-    assert api(
-        items_handler,
-        "GET",
-        f"/ingest/{ticket['id']}",
-        resource="/ingest/{ingest_id}",
-        path_parameters={"ingest_id": ticket["id"]},
-        claims={"sub": "someone-else"},
-    )[0] == 404
+    assert (
+        api(
+            items_handler,
+            "GET",
+            f"/ingest/{ticket['id']}",
+            resource="/ingest/{ingest_id}",
+            path_parameters={"ingest_id": ticket["id"]},
+            claims={"sub": "someone-else"},
+        )[0]
+        == 404
+    )
 
 
 def test_the_upload_url_is_signed_for_one_key_and_content_type(items_handler: Any) -> None:

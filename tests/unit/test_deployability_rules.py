@@ -197,7 +197,11 @@ def test_a_function_given_a_queue_url_must_be_allowed_to_send_to_it_and_use_its_
 
 def test_a_function_allowed_to_send_and_to_use_the_key_may_send() -> None:
     send = {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["Chunks", "Arn"]}}
-    key = {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": {"Fn::GetAtt": ["Key", "Arn"]}}
+    key = {
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": {"Fn::GetAtt": ["Key", "Arn"]},
+    }
     findings = _check(_sender([send, key]))
     sends = [call for call in findings.calls if call.edge == "function -> queue"]
     assert [call.request.action for call in sends] == ["sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"]

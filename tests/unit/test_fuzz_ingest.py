@@ -98,7 +98,11 @@ def test_any_message_is_handled_or_acknowledged(monkeypatch: Any, detail: Any, b
 
 
 @FUZZ
-@given(body=st.text(max_size=80) | json_values.map(json.dumps) | st.dictionaries(st.text(max_size=8), scalars).map(json.dumps))
+@given(
+    body=st.text(max_size=80)
+    | json_values.map(json.dumps)
+    | st.dictionaries(st.text(max_size=8), scalars).map(json.dumps)
+)
 def test_any_message_to_the_importer_is_a_chunk_or_acknowledged(monkeypatch: Any, body: str) -> None:
     for name, value in {**WORKER_ENVIRONMENT, **IMPORTER_ENVIRONMENT}.items():
         monkeypatch.setenv(name, value)

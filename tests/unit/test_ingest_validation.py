@@ -217,7 +217,11 @@ def test_the_chunks_read_back_every_record_once_with_the_line_the_whole_file_giv
         quoted = ['"' + n.replace('"', '""') + '"' for n, _ in rows]
         data = ("name,quantity\r\n" + "".join(f"{n},{q}\r\n" for n, (_, q) in zip(quoted, rows, strict=True))).encode()
     plan = validate_stream(
-        blocks(data, block), upload_format, max_bytes=10**6, max_records=100, chunk_records=chunk_records  # type: ignore[arg-type]
+        blocks(data, block),
+        upload_format,
+        max_bytes=10**6,
+        max_records=100,
+        chunk_records=chunk_records,  # type: ignore[arg-type]
     )
     assert isinstance(plan, Valid), plan
     whole = Valid(plan.records, plan.records, plan.end, plan.columns, plan.starts[:1], plan.start_lines[:1])

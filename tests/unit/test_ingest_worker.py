@@ -106,7 +106,10 @@ def test_a_csv_upload_hands_its_columns_to_every_chunk(world: World) -> None:
     job_id = world.job("csv")
     assert run(world.upload(job_id, b"Quantity,Name\n1,a\n2,b\n3,c\n")) == []
     tasks = world.chunks.take()
-    assert [(t.line, t.records, t.columns) for t in tasks] == [(2, 2, ("quantity", "name")), (4, 1, ("quantity", "name"))]
+    assert [(t.line, t.records, t.columns) for t in tasks] == [
+        (2, 2, ("quantity", "name")),
+        (4, 1, ("quantity", "name")),
+    ]
 
 
 def test_a_rejected_upload_writes_nothing_and_queues_no_chunk(world: World) -> None:

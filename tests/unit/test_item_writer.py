@@ -45,7 +45,9 @@ def test_unprocessed_items_are_written_again_after_a_jittered_backoff(dynamodb: 
     client, stubber = dynamodb
     batch = [item(n) for n in range(BATCH_ITEMS)]
     left = puts(batch[10:])
-    stubber.add_response("batch_write_item", {"UnprocessedItems": {TABLE: left}}, {"RequestItems": {TABLE: puts(batch)}})
+    stubber.add_response(
+        "batch_write_item", {"UnprocessedItems": {TABLE: left}}, {"RequestItems": {TABLE: puts(batch)}}
+    )
     stubber.add_response("batch_write_item", {"UnprocessedItems": {}}, {"RequestItems": {TABLE: left}})
     waits: list[float] = []
     DynamoDbItemWriter(client, TABLE, sleep=waits.append, jitter=lambda: 1.0).write(batch)

@@ -15,8 +15,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .data.chunk_queue import ChunkTask, chunk_task_from_message
+from .data.item_writer import BATCH_ITEMS
 from .logic.attempts import Deadline, describe, is_last_attempt, redrive_hint
-from .logic.importing import BATCH_ITEMS, MAX_ITEM_UNITS, import_chunk
+from .logic.importing import MAX_ITEM_UNITS, import_chunk
 from .logic.items import now
 from .logic.pacing import WriteBudget, import_rate
 from .observability import logger, metrics, tracer

@@ -132,7 +132,12 @@ class ImporterSettings:
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> ImporterSettings:
         values = _required(
-            environ, "TABLE_NAME", "INGEST_BUCKET_NAME", "IMPORT_QUEUE_URL", "IMPORT_WRITE_SHARE", "IMPORT_MAX_CONCURRENCY"
+            environ,
+            "TABLE_NAME",
+            "INGEST_BUCKET_NAME",
+            "IMPORT_QUEUE_URL",
+            "IMPORT_WRITE_SHARE",
+            "IMPORT_MAX_CONCURRENCY",
         )
         return cls(
             table_name=values["TABLE_NAME"],

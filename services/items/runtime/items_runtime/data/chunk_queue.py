@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import StorageUnavailableError
 
-MESSAGE_KIND = "ingest-chunk"
+MESSAGE_KIND: Literal["ingest-chunk"] = "ingest-chunk"
 SEND_BATCH = 10  # SendMessageBatch's limit
 SEND_ATTEMPTS = 5
 

@@ -284,7 +284,8 @@ class DynamoDbJobStore:
             TableName=self._table,
             Key=job_key(job_id),
             UpdateExpression="SET #status = :accepted, updated_at = :now REMOVE reason, #resume",
-            ConditionExpression=f"{_OF_THIS_UPLOAD} AND #status IN (:importing, :failed) AND chunks_done = chunks_total",
+            ConditionExpression=f"{_OF_THIS_UPLOAD} AND #status IN (:importing, :failed) "
+            "AND chunks_done = chunks_total",
             ExpressionAttributeNames={"#status": "status", "#resume": "resume"},
             ExpressionAttributeValues=_values(
                 accepted="ACCEPTED", importing="IMPORTING", failed="FAILED", now=now, version=version

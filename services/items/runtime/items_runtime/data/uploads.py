@@ -56,7 +56,9 @@ class S3UploadReader:
     def __init__(self, client: Any) -> None:
         self._client = client
 
-    def open(self, bucket: str, key: str, version: str, *, start: int = 0, end: int | None = None) -> Iterator[bytes] | None:
+    def open(
+        self, bucket: str, key: str, version: str, *, start: int = 0, end: int | None = None
+    ) -> Iterator[bytes] | None:
         """The bytes [start, end) of one version of an object as a stream of blocks (all of it without
         `end`); None when that version is gone."""
         if end is not None and end <= start:

@@ -206,26 +206,18 @@ def import_chunk(
         )
         return ChunkOutcome("gone")
     written = task.done
-    batch: list[Item] = []
-    units = 0
-    for line, start, item in _items(task, blocks):
-        if len(batch) == BATCH_ITEMS:
-            if not _pace(budget, units, out_of_time, sleep):
-                chunks.send([task.resumed_at(start=batch_start, line=batch_line, done=written)])
-                return ChunkOutcome("continued", written - task.done)
-            writer.write(batch)
-            budget.spend(units)
-            written += len(batch)
-            batch, units = [], 0
-        if not batch:
-            batch_start, batch_line = start, line
-        batch.append(item)
-        units += write_units(item_record(item))
-    if batch:
-        if not _pace(budget, units, out_of_time, sleep):
-            chunks.send([task.resumed_at(start=batch_start, line=batch_line, done=written)])
+    for batch in _batches(_items(task, blocks)):
+        units = sum(write_units(item_record(item)) for _, _, item in batch)
+        wait = budget.delay(units)
+        if out_of_time(wait):
+            # Not enough of the invocation left to wait for the budget: the rest of the chunk, from this
+            # batch's first record, goes on in a new message; this one is done.
+            line, start, _ = batch[0]
+            chunks.send([task.resumed_at(start=start, line=line, done=written)])
             return ChunkOutcome("continued", written - task.done)
-        writer.write(batch)
+        if wait:
+            sleep(wait)
+        writer.write([item for _, _, item in batch])
         budget.spend(units)
         written += len(batch)
     if written != task.records:
@@ -234,15 +226,15 @@ def import_chunk(
     return ChunkOutcome("imported", written - task.done, _finish(task, jobs, clock))
 
 
-def _pace(budget: WriteBudget, units: float, out_of_time: Callable[[float], bool], sleep: Callable[[float], None]) -> bool:
-    """Wait until the budget allows `units`; False (without waiting) when that wait would run out the
-    invocation's time."""
-    wait = budget.delay(units)
-    if out_of_time(wait):
-        return False
-    if wait:
-        sleep(wait)
-    return True
+def _batches(items: Iterator[tuple[int, int, Item]]) -> Iterator[list[tuple[int, int, Item]]]:
+    batch: list[tuple[int, int, Item]] = []
+    for entry in items:
+        batch.append(entry)
+        if len(batch) == BATCH_ITEMS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _finish(task: ChunkTask, jobs: JobStore, clock: Callable[[], str]) -> bool:
@@ -256,9 +248,7 @@ class ChunkChangedError(RuntimeError):
 
 def _items(task: ChunkTask, blocks: Iterable[bytes]) -> Iterator[tuple[int, int, Item]]:
     """(line, start offset, item) of each record of the chunk's range."""
-    for record in range_records(
-        blocks, task.format, start=task.start, first_line=task.line, columns=task.columns
-    ):
+    for record in range_records(blocks, task.format, start=task.start, first_line=task.line, columns=task.columns):
         item = item_of(record)
         if not isinstance(item, ItemIn):
             raise ChunkChangedError(f"line {record.line} of a validated upload is invalid: {item[0].message}")

@@ -4,8 +4,9 @@ Each importer invocation paces its writes with a token bucket refilled at its pa
 share x provisioned capacity / the import queue's maximum concurrency, so all of them together stay
 within the share whatever the number of chunks, and the rest of the capacity stays free for
 `POST /items` and the other writes of the API. An item costs its write units on the table and the same
-again on the list index, each out of its own capacity, so the pace follows the smaller of the two. The bucket starts empty and holds at most one batch,
-so the bound holds over every window, not only on average."""
+again on the list index, each out of its own capacity, so the pace follows the smaller of the two.
+The bucket starts empty and holds at most one batch of the largest items, so the bound holds over
+every window (give or take that one batch), not only on average."""
 
 from __future__ import annotations
 

@@ -94,7 +94,9 @@ def json_records(source: Iterable[Line]) -> Iterator[Record]:
         except (ValueError, RecursionError):
             yield Record(line.number, line.start, line.end, "not valid JSON")
             continue
-        yield Record(line.number, line.start, line.end, value if isinstance(value, dict) else "a record must be a JSON object")
+        yield Record(
+            line.number, line.start, line.end, value if isinstance(value, dict) else "a record must be a JSON object"
+        )
 
 
 class _Position:
