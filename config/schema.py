@@ -274,6 +274,8 @@ VALIDATION_BYTES_PER_SECOND_PER_VCPU = 5_000_000
 LAMBDA_MB_PER_VCPU = 1769
 # The worker stops validating at this share of its timeout (items_runtime/logic/attempts.py).
 WORKING_SHARE = 0.7
+# The chunks of one upload: each counted chunk reads the markers of those counted before.
+MAX_CHUNKS = 10_000
 
 
 class IngestConfig(_Strict):
@@ -303,6 +305,17 @@ class IngestConfig(_Strict):
     import_write_share: float = Field(default=0.5, gt=0, le=1)
     # Alarm when a chunk has waited this long to be imported (imports falling behind their capacity).
     import_age_alarm_seconds: int = Field(default=21_600, ge=60, le=1_209_600)
+
+    @model_validator(mode="after")
+    def _chunks_of_an_upload(self) -> IngestConfig:
+        chunks = -(-self.max_records // self.chunk_records)
+        if chunks > MAX_CHUNKS:
+            raise ValueError(
+                f"max_records, chunk_records: an upload of {self.max_records} records makes {chunks} chunks of "
+                f"{self.chunk_records}; at most {MAX_CHUNKS} (each counted chunk reads the job's chunk markers): "
+                "raise chunk_records or lower max_records"
+            )
+        return self
 
     @model_validator(mode="after")
     def _validation_fits_the_timeout(self) -> IngestConfig:

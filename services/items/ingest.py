@@ -278,10 +278,10 @@ class IngestImporter(ServiceFunction):
             timeout=Duration.seconds(settings.import_timeout_seconds),
         )
         table_arn = tables.table.table_arn
-        # The job, and one marker per chunk counted (written in one transaction with the job's counters).
+        # The job, and one marker per chunk counted (the job's progress is read from its markers).
         self.function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"],
+                actions=["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:Query"],
                 resources=[table_arn],
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [INGEST_JOB_KEYS]}},
             )

@@ -244,7 +244,7 @@ def test_an_import_waits_for_its_share_of_the_write_capacity(world: Import) -> N
     _, (task,) = world.accepted(FIFTY, chunk_records=50)
     clock = Clock()
     # 5 write units a second for this importer; each of these items costs 1.
-    outcome = _import(world, task, WriteBudget(5.0, burst=250, clock=clock), clock)
+    outcome = _import(world, task, WriteBudget(5.0, clock=clock), clock)
     assert (outcome.outcome, outcome.written) == ("imported", 50)
     assert clock.now == pytest.approx(50 / 5)
 
@@ -253,11 +253,11 @@ def test_a_chunk_out_of_time_goes_on_in_a_new_message_from_where_it_stopped(worl
     job_id, (task,) = world.accepted(FIFTY, chunk_records=50)
     clock = Clock()
     # The first batch waits 5 s; waiting another 5 would pass the deadline at 8 s.
-    first = _import(world, task, WriteBudget(5.0, burst=250, clock=clock), clock, deadline=8.0)
+    first = _import(world, task, WriteBudget(5.0, clock=clock), clock, deadline=8.0)
     assert (first.outcome, first.written) == ("continued", 25)
     (rest,) = world.chunks.take()
     assert (rest.index, rest.line, rest.done, rest.start) == (0, 26, 25, FIFTY.index(b'{"name": "n25"}'))
     assert world.jobs.get(job_id).chunks_done == 0
-    second = _import(world, rest, WriteBudget(5.0, burst=250, clock=clock), clock)
+    second = _import(world, rest, WriteBudget(5.0, clock=clock), clock)
     assert (second.outcome, second.written, second.finished) == ("imported", 25, True)
     assert (world.jobs.get(job_id).imported, len(world.writer.items)) == (50, 50)

@@ -336,8 +336,29 @@ def sizes(outdir: Path) -> list[Figure]:
     return figures
 
 
+# --- 6. bulk import -------------------------------------------------------------------------------
+
+
+def _figures(measured: list[Any]) -> list[Figure]:
+    return [Figure(m.name, m.value, m.unit, m.target, m.met, m.detail) for m in measured]
+
+
+def import_validation() -> list[Figure]:
+    from tools.bench import importing
+
+    return _figures(importing.validation(REPETITIONS))
+
+
+def import_pipeline(outdir: Path) -> list[Figure]:
+    from tools.bench import importing
+
+    (template,) = sorted((outdir / "assembly-Pipeline-dev").glob("*.template.json"))
+    return _figures(importing.pipeline(json.loads(template.read_text())))
+
+
 def main(argv: list[str]) -> int:
-    """`python -m tools.bench.run` measures every figure; `... cold_starts` only the named groups."""
+    """`python -m tools.bench.run` measures every figure; `... cold_starts` (or `validation`, `import`, ...)
+    only the named groups."""
     started = time.perf_counter()
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as synth_out:
@@ -348,9 +369,11 @@ def main(argv: list[str]) -> int:
             "critical_path": lambda: critical_path(outdir),
             "sizes": lambda: sizes(outdir),
             "test_suite": test_suite,
+            "validation": import_validation,
+            "import": lambda: import_pipeline(outdir),
         }
         selected = set(argv[1:]) or set(groups)
-        if selected & {"critical_path", "sizes"}:
+        if selected & {"critical_path", "sizes", "import"}:
             selected.add("synth")  # they read the synthesized cloud assembly
         for name, step in groups.items():
             if name not in selected:

@@ -15,9 +15,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .data.chunk_queue import ChunkTask, chunk_task_from_message
-from .data.item_writer import BATCH_ITEMS
 from .logic.attempts import Deadline, describe, is_last_attempt, redrive_hint
-from .logic.importing import MAX_ITEM_UNITS, import_chunk
+from .logic.importing import import_chunk
 from .logic.items import now
 from .logic.pacing import WriteBudget, import_rate
 from .observability import logger, metrics, tracer
@@ -44,7 +43,7 @@ def handle_message(record: SQSRecord, lambda_context: LambdaContext) -> str:
             reader=deps.get("reader"),
             writer=deps.get("writer"),
             chunks=deps.get("chunks"),
-            budget=WriteBudget(rate, burst=BATCH_ITEMS * MAX_ITEM_UNITS),
+            budget=WriteBudget(rate),
             out_of_time=deadline.passed_after,
             sleep=time.sleep,
         )

@@ -1,8 +1,10 @@
 """Ingest jobs in the items table. The API creates a job PENDING; the worker claims it when the file
 arrives (VALIDATING), rejects it (REJECTED) or starts its import (IMPORTING, with the number of records
-and chunks); each chunk, once written, is counted exactly once (a marker item per chunk and the job's
-counters change in one transaction); the last count lets the job finish (ACCEPTED). A step that failed
-every attempt marks the job FAILED; a redrive of its dead-letter queue resumes it.
+and chunks); each chunk, once written, is counted exactly once by a marker item of its own (a put that
+succeeds only the first time), and the job's progress is what its markers say, read strongly
+consistently after every count: whoever counts the last chunk sees every marker and finishes the job
+(ACCEPTED). A step that failed every attempt marks the job FAILED; a redrive of its dead-letter queue
+resumes it.
 
 Every change after the claim is conditional on the object version claimed, so a second upload to the
 same URL, or a message of another upload, can never move this job."""
@@ -12,19 +14,18 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from ..errors import StorageUnavailableError
 from ..models import IngestJob, RecordError
 from .items import CONDITION_FAILED, call, conditional_call, error_code
 
 JOB_TYPE = "INGEST"
 CHUNK_TYPE = "INGEST_CHUNK"
 _ITEM_IDS = uuid.UUID("8f4e7f57-1b1e-4d63-9d36-2d1c8b7f5a10")
-_RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 _OF_THIS_UPLOAD = "object_version = :version"
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -36,6 +37,14 @@ class Claim(enum.Enum):
     FINISHED = "duplicate"  # the job already has its outcome: a redelivered event
     OTHER_UPLOAD = "superseded"  # another upload to the same URL is being, or was, processed
     MISSING = "unknown-job"  # no job for this key (an upload not made through POST /ingest)
+
+
+@dataclass(frozen=True)
+class Progress:
+    chunks_done: int
+    chunks_total: int
+    imported: int
+    finished: bool  # this call finished the job
 
 
 class ChunkState(enum.Enum):
@@ -231,66 +240,75 @@ class DynamoDbJobStore:
         return ChunkState.COUNTED if marker.get("Item") else ChunkState.TO_IMPORT
 
     def count_chunk(self, job_id: str, *, version: str, index: int, records: int, now: str) -> bool:
-        """Count one imported chunk, once: its marker and the job's counters in one transaction. False
-        when it was counted before or the job is not importing this upload."""
+        """Count one imported chunk, once: False when it was counted before."""
         marker = {
             **chunk_key(job_id, index),
             "type": {"S": CHUNK_TYPE},
+            "object_version": {"S": version},
             "records": {"N": str(records)},
             "imported_at": {"S": now},
         }
-        try:
-            call(
-                self._client,
-                "transact_write_items",
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": marker,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": job_key(job_id),
-                            "UpdateExpression": "SET updated_at = :now ADD chunks_done :one, imported :records",
-                            "ConditionExpression": f"{_OF_THIS_UPLOAD} AND #status IN (:importing, :failed)",
-                            "ExpressionAttributeNames": {"#status": "status"},
-                            "ExpressionAttributeValues": _values(
-                                now=now, one=1, records=records, version=version, importing="IMPORTING", failed="FAILED"
-                            ),
-                        }
-                    },
-                ],
-            )
-        except ClientError as error:
-            if error_code(error) != "TransactionCanceledException":
-                raise
-            reasons = [r.get("Code", "") for r in error.response.get("CancellationReasons", [])]
-            if CONDITION_FAILED.removesuffix("Exception") in reasons:
-                return False
-            if _RETRYABLE_REASONS & set(reasons):
-                raise StorageUnavailableError(str(error)) from error
-            raise
-        return True
-
-    def finish_import(self, job_id: str, *, version: str, now: str) -> bool:
-        """IMPORTING (or FAILED, once a redrive imported the rest) → ACCEPTED when every chunk is counted."""
         return conditional_call(
+            self._client,
+            "put_item",
+            TableName=self._table,
+            Item=marker,
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def progress(self, job_id: str, *, version: str, now: str) -> Progress | None:
+        """Bring the job's counts up to what its chunk markers say, and finish it (ACCEPTED) when every
+        chunk is counted. None when the job is not importing this upload (any more)."""
+        chunks, records = self._counted(job_id, version)
+        record = self._record(job_id)
+        if record is None or record.get("object_version", {}).get("S") != version:
+            return None
+        total = int(record.get("chunks_total", {}).get("N", "0"))
+        finished = chunks >= total > 0
+        update = "SET chunks_done = :chunks, imported = :records, updated_at = :now"
+        # Counts only grow: a count read before another importer's is never written over it.
+        condition = f"{_OF_THIS_UPLOAD} AND #status IN (:importing, :failed) AND chunks_done < :chunks"
+        if finished:
+            update += ", #status = :accepted REMOVE reason, #resume"
+            condition = f"{_OF_THIS_UPLOAD} AND #status IN (:importing, :failed)"
+        changed = conditional_call(
             self._client,
             "update_item",
             TableName=self._table,
             Key=job_key(job_id),
-            UpdateExpression="SET #status = :accepted, updated_at = :now REMOVE reason, #resume",
-            ConditionExpression=f"{_OF_THIS_UPLOAD} AND #status IN (:importing, :failed) "
-            "AND chunks_done = chunks_total",
-            ExpressionAttributeNames={"#status": "status", "#resume": "resume"},
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#status": "status", **({"#resume": "resume"} if finished else {})},
             ExpressionAttributeValues=_values(
-                accepted="ACCEPTED", importing="IMPORTING", failed="FAILED", now=now, version=version
+                chunks=chunks,
+                records=records,
+                now=now,
+                version=version,
+                importing="IMPORTING",
+                failed="FAILED",
+                **({"accepted": "ACCEPTED"} if finished else {}),
             ),
         )
+        return Progress(chunks, total, records, finished and changed)
+
+    def _counted(self, job_id: str, version: str) -> tuple[int, int]:
+        """(chunks, records) the job's markers of this upload count."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :chunk)",
+            "FilterExpression": "object_version = :version",
+            "ProjectionExpression": "records",
+            "ExpressionAttributeValues": _values(pk=f"{JOB_TYPE}#{job_id}", chunk="CHUNK#", version=version),
+            "ConsistentRead": True,
+        }
+        chunks = records = 0
+        while True:
+            page = call(self._client, "query", **request)
+            chunks += len(page["Items"])
+            records += sum(int(item["records"]["N"]) for item in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return chunks, records
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def fail(self, job_id: str, *, version: str, reason: str, resume: str, now: str) -> bool:
         """Mark an unfinished job FAILED: what went wrong and how an operator resumes it."""

@@ -4,7 +4,8 @@ exactly once, a rejected file writes nothing.
 Phase 1 (the worker, one upload): claim the job, validate the whole file as a stream, then reject it
 or start its import: the job becomes IMPORTING with its counts, and one message per chunk goes to the
 import queue. Phase 2 (the importer, one chunk at a time, many in parallel): write the chunk's items
-in paced batch writes, count the chunk once, and finish the job when the last chunk is counted. Item
+in paced batch writes, count the chunk once, bring the job's counts up to date, and finish the job
+when every chunk is counted. Item
 ids come from the job and the line, and every item of an import carries the import's timestamp, so a
 chunk imported twice writes the same items twice, never two items."""
 
@@ -17,16 +18,13 @@ from typing import Protocol
 from ..data.chunk_queue import ChunkTask
 from ..data.item_writer import BATCH_ITEMS, write_units
 from ..data.items import item_record
-from ..data.jobs import ChunkState, Claim, imported_item_id
+from ..data.jobs import ChunkState, Claim, Progress, imported_item_id
 from ..data.uploads import Upload
 from ..models import IngestJob, Item, ItemIn, RecordError
 from .items import now
 from .pacing import WriteBudget
 from .records import range_records
 from .validation import Invalid, Valid, item_of, validate_stream
-
-# An item is at most a name of 200 and a description of 2000 characters: under 10 KB, 10 write units.
-MAX_ITEM_UNITS = 10
 
 
 class JobStore(Protocol):
@@ -54,7 +52,7 @@ class JobStore(Protocol):
 
     def count_chunk(self, job_id: str, *, version: str, index: int, records: int, now: str) -> bool: ...
 
-    def finish_import(self, job_id: str, *, version: str, now: str) -> bool: ...
+    def progress(self, job_id: str, *, version: str, now: str) -> Progress | None: ...
 
     def fail(self, job_id: str, *, version: str, reason: str, resume: str, now: str) -> bool: ...
 
@@ -238,7 +236,9 @@ def _batches(items: Iterator[tuple[int, int, Item]]) -> Iterator[list[tuple[int,
 
 
 def _finish(task: ChunkTask, jobs: JobStore, clock: Callable[[], str]) -> bool:
-    return jobs.finish_import(task.job_id, version=task.version, now=clock())
+    """Bring the job's counts up to date; True when this finished it (its last chunk was counted)."""
+    progress = jobs.progress(task.job_id, version=task.version, now=clock())
+    return progress is not None and progress.finished
 
 
 class ChunkChangedError(RuntimeError):
