@@ -92,10 +92,10 @@ def _validate_file(path: str, upload_format: str, trace: bool) -> dict[str, floa
     start = time.perf_counter()
     result = validate_stream(
         blocks(),
-        upload_format,
+        "csv" if upload_format == "csv" else "jsonl",
         max_bytes=1 << 40,
         max_records=10**8,
-        chunk_records=1000,  # type: ignore[arg-type]
+        chunk_records=1000,
     )
     seconds = time.perf_counter() - start
     assert isinstance(result, Valid), result
