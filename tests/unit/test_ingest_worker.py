@@ -207,13 +207,32 @@ def test_an_upload_that_fails_its_last_attempt_is_failed_with_how_to_resume(
     job = world.jobs.get(job_id)
     assert job.status == "FAILED"
     assert job.reason == "the upload failed 3 attempts (TimeoutError: S3 read timed out); nothing new was written"
-    assert f"--source-arn {DEAD_LETTERS}" in job.resume
+    assert job.resume.startswith(
+        "an operator fixes the cause, then redrives the ingest dead-letter queue (the stack's IngestDeadLetterQueueUrl output)"
+    )
     # The redrive (a new message for the same upload) validates it again and starts its import.
     monkeypatch.undo()
     for name, value in WORKER_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     assert run(event) == []
     assert (world.jobs.get(job_id).status, world.jobs.get(job_id).resume) == ("IMPORTING", None)
+
+
+def test_the_log_of_a_last_attempt_gives_the_operator_the_exact_redrive_command(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    job_id = world.job()
+    event = world.upload(job_id, FIVE_RECORDS)
+
+    def unreachable(*args: Any, **kwargs: Any) -> Any:
+        raise TimeoutError("S3 read timed out")
+
+    monkeypatch.setattr(world.uploads, "open", unreachable)
+    run(event, attempt=3)
+    (entry,) = [r for r in caplog.records if r.getMessage() == "upload failed its last attempt"]
+    source = sqs_batch(event)["Records"][0]["eventSourceARN"]
+    assert entry.redrive == f"aws sqs start-message-move-task --source-arn {DEAD_LETTERS} --destination-arn {source}"
+    assert DEAD_LETTERS not in world.jobs.get(job_id).resume  # the job's owner sees no resource names
 
 
 def test_validation_out_of_time_is_retried_like_any_transient_failure(

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .data.chunk_queue import ChunkTask, chunk_task_from_message
-from .logic.attempts import Deadline, describe, is_last_attempt, redrive_hint
+from .logic.attempts import Deadline, describe, is_last_attempt, redrive_command, redrive_hint
 from .logic.importing import import_chunk
 from .logic.items import now
 from .logic.pacing import WriteBudget, import_rate
@@ -80,13 +80,19 @@ def _give_up_if_last_attempt(record: SQSRecord, task: ChunkTask, error: Exceptio
         f"{where} failed {attempt} attempts ({describe(error)}); the chunks counted in chunks_done are imported, "
         "items of the others may be in part"
     )
-    resume = redrive_hint(source.dead_letter_queue_arn, record.event_source_arn, "the import goes on with that chunk")
+    resume = redrive_hint("import", "ImportDeadLetterQueueUrl", "the import goes on with that chunk")
     try:
         marked = deps.get("jobs").fail(task.job_id, version=task.version, reason=reason, resume=resume, now=now())
     except Exception:
         logger.exception("could not mark the job FAILED", ingest_id=task.job_id)
         return
-    logger.error("chunk failed its last attempt", ingest_id=task.job_id, marked_failed=marked, reason=reason)
+    logger.error(
+        "chunk failed its last attempt",
+        ingest_id=task.job_id,
+        marked_failed=marked,
+        reason=reason,
+        redrive=redrive_command(source.dead_letter_queue_arn, record.event_source_arn),
+    )
     metrics.add_metric(name="UploadFailed", unit=MetricUnit.Count, value=1)
 
 

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .data.uploads import Upload, upload_from_message
-from .logic.attempts import Deadline, describe, is_last_attempt, redrive_hint
+from .logic.attempts import Deadline, describe, is_last_attempt, redrive_command, redrive_hint
 from .logic.importing import Limits, ingest
 from .logic.items import now
 from .observability import logger, metrics, tracer
@@ -67,13 +67,19 @@ def _give_up_if_last_attempt(record: SQSRecord, upload: Upload, error: Exception
         logger.warning("upload failed, SQS retries it", ingest_id=upload.job_id, attempt=attempt, error=describe(error))
         return
     reason = f"the upload failed {attempt} attempts ({describe(error)}); nothing new was written"
-    resume = redrive_hint(source.dead_letter_queue_arn, record.event_source_arn, "the upload is validated again")
+    resume = redrive_hint("ingest", "IngestDeadLetterQueueUrl", "the upload is validated again")
     try:
         marked = deps.jobs().fail(upload.job_id, version=upload.version, reason=reason, resume=resume, now=now())
     except Exception:
         logger.exception("could not mark the job FAILED", ingest_id=upload.job_id)
         return
-    logger.error("upload failed its last attempt", ingest_id=upload.job_id, marked_failed=marked, reason=reason)
+    logger.error(
+        "upload failed its last attempt",
+        ingest_id=upload.job_id,
+        marked_failed=marked,
+        reason=reason,
+        redrive=redrive_command(source.dead_letter_queue_arn, record.event_source_arn),
+    )
     metrics.add_metric(name="UploadFailed", unit=MetricUnit.Count, value=1)
 
 

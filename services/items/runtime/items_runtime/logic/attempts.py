@@ -34,9 +34,14 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__
 
 
-def redrive_hint(dead_letter_queue_arn: str, source_queue_arn: str, what: str) -> str:
+def redrive_hint(queue: str, output: str, what: str) -> str:
+    """What the job tells its owner: who resumes it and how (without the account's resource names)."""
     return (
-        f"fix the cause, then move the message back (the SQS console's 'Start DLQ redrive', or "
-        f"aws sqs start-message-move-task --source-arn {dead_letter_queue_arn} --destination-arn "
-        f"{source_queue_arn}); {what}"
+        f"an operator fixes the cause, then redrives the {queue} dead-letter queue (the stack's {output} output) "
+        f"into the {queue} queue; {what}"
     )
+
+
+def redrive_command(dead_letter_queue_arn: str, source_queue_arn: str) -> str:
+    """The command an operator runs (it goes to the function's log, not to the job)."""
+    return f"aws sqs start-message-move-task --source-arn {dead_letter_queue_arn} --destination-arn {source_queue_arn}"
