@@ -172,7 +172,8 @@ def test_a_chunk_that_fails_its_last_attempt_fails_the_job_and_a_redrive_finishe
     assert (job.status, job.imported, job.chunks_done, job.chunks_total) == ("FAILED", 3, 2, 3)
     assert job.reason.startswith("chunk 1 of 3 (from line 1) failed 5 attempts (ConnectionError: DynamoDB unreachable)")
     assert job.resume.startswith(
-        "an operator fixes the cause, then redrives the import dead-letter queue (the stack's ImportDeadLetterQueueUrl output)"
+        "an operator fixes the cause, then redrives the import dead-letter queue "
+        "(the stack's ImportDeadLetterQueueUrl output)"
     )
     # The redrive delivers the message again as a new one (receive count 1).
     monkeypatch.setattr(world.writer, "write", write)

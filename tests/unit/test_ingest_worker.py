@@ -208,7 +208,8 @@ def test_an_upload_that_fails_its_last_attempt_is_failed_with_how_to_resume(
     assert job.status == "FAILED"
     assert job.reason == "the upload failed 3 attempts (TimeoutError: S3 read timed out); nothing new was written"
     assert job.resume.startswith(
-        "an operator fixes the cause, then redrives the ingest dead-letter queue (the stack's IngestDeadLetterQueueUrl output)"
+        "an operator fixes the cause, then redrives the ingest dead-letter queue "
+        "(the stack's IngestDeadLetterQueueUrl output)"
     )
     # The redrive (a new message for the same upload) validates it again and starts its import.
     monkeypatch.undo()
