@@ -175,8 +175,8 @@ def validation(repetitions: int) -> list[Figure]:
                 "<= 1.1 (constant)",
                 ratio <= 1.1,
                 f"Python heap peak {small['heap_peak_kb']:.0f} KiB (10 MB) vs {large['heap_peak_kb']:.0f} KiB "
-                f"(100 MB); the process's peak RSS {small['rss_peak_kb'] / 1024:.0f} vs {large['rss_peak_kb'] / 1024:.0f} "
-                "MiB (interpreter and imports included)",
+                f"(100 MB); the process's peak RSS {small['rss_peak_kb'] / 1024:.0f} vs "
+                f"{large['rss_peak_kb'] / 1024:.0f} MiB (interpreter and imports included)",
             )
         )
     return figures
