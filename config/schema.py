@@ -274,7 +274,8 @@ VALIDATION_BYTES_PER_SECOND_PER_VCPU = 5_000_000
 LAMBDA_MB_PER_VCPU = 1769
 # The worker stops validating at this share of its timeout (items_runtime/logic/attempts.py).
 WORKING_SHARE = 0.7
-# The chunks of one upload: each counted chunk reads the markers of those counted before.
+# The chunks of one upload: the job keeps the set of those counted (an item holds at most 400 KB, and
+# each count rewrites the job, which costs a write unit per KB).
 MAX_CHUNKS = 10_000
 
 
@@ -312,7 +313,7 @@ class IngestConfig(_Strict):
         if chunks > MAX_CHUNKS:
             raise ValueError(
                 f"max_records, chunk_records: an upload of {self.max_records} records makes {chunks} chunks of "
-                f"{self.chunk_records}; at most {MAX_CHUNKS} (each counted chunk reads the job's chunk markers): "
+                f"{self.chunk_records}; at most {MAX_CHUNKS} (the job keeps the set of chunks it counted): "
                 "raise chunk_records or lower max_records"
             )
         return self

@@ -238,8 +238,8 @@ class IngestWorker(ServiceFunction):
 
 class IngestImporter(ServiceFunction):
     """Phase 2: writes one chunk's items at a time, paced to the import's share of the table's write
-    capacity; may read uploads, write items and ingest jobs (and their chunk markers), read the table's
-    capacity, and send only to its own queue (the rest of a chunk that needs another invocation)."""
+    capacity; may read uploads, write items, update ingest jobs, read the table's capacity, and send
+    only to its own queue (the rest of a chunk that needs another invocation)."""
 
     def __init__(
         self,
@@ -278,10 +278,10 @@ class IngestImporter(ServiceFunction):
             timeout=Duration.seconds(settings.import_timeout_seconds),
         )
         table_arn = tables.table.table_arn
-        # The job, and one marker per chunk counted (the job's progress is read from its markers).
+        # The job: its state, and the count of each chunk imported.
         self.function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:Query"],
+                actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
                 resources=[table_arn],
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [INGEST_JOB_KEYS]}},
             )

@@ -112,7 +112,7 @@ class InMemoryJobStore:
         self.jobs: dict[str, IngestJob] = {}
         self.versions: dict[str, str] = {}
         self.started_at: dict[str, str] = {}
-        self.counted: dict[tuple[str, int], int] = {}
+        self.counted: set[tuple[str, int]] = set()
         self.queued: set[str] = set()
 
     def create(self, job: Any) -> None:
@@ -200,31 +200,20 @@ class InMemoryJobStore:
             return ChunkState.NOT_IMPORTING
         return ChunkState.TO_IMPORT
 
-    def count_chunk(self, job_id: str, *, version: str, index: int, records: int, now: str) -> bool:
-        if (job_id, index) in self.counted:
-            return False
-        self.counted[(job_id, index)] = records
-        return True
-
-    def progress(self, job_id: str, *, version: str, now: str) -> Any:
-        from items_runtime.data.jobs import Progress
-
-        job = self.jobs.get(job_id)
-        if job is None or self.versions.get(job_id) != version:
+    def count_chunk(self, job_id: str, *, version: str, index: int, records: int, now: str) -> int | None:
+        if (job_id, index) in self.counted or not self._of_upload(job_id, version, "IMPORTING", "FAILED"):
             return None
-        counted = {index: n for (counted_job, index), n in self.counted.items() if counted_job == job_id}
-        chunks, records = len(counted), sum(counted.values())
-        total = job.chunks_total or 0
-        finished = chunks >= total > 0
-        if not self._of_upload(job_id, version, "IMPORTING", "FAILED"):
-            return Progress(chunks, total, records, False)
-        if not finished and (job.chunks_done or 0) >= chunks:  # counts only grow
-            return Progress(chunks, total, records, False)
-        changes: dict[str, Any] = {"chunks_done": chunks, "imported": records, "updated_at": now}
-        if finished:
-            changes |= {"status": "ACCEPTED", "reason": None, "resume": None}
-        self._update(job_id, **changes)
-        return Progress(chunks, total, records, finished)
+        self.counted.add((job_id, index))
+        job = self.jobs[job_id]
+        self._update(job_id, chunks_done=job.chunks_done + 1, imported=job.imported + records, updated_at=now)
+        return int(self.jobs[job_id].chunks_done)
+
+    def finish_import(self, job_id: str, *, version: str, now: str) -> bool:
+        job = self.jobs.get(job_id)
+        if not self._of_upload(job_id, version, "IMPORTING", "FAILED") or job.chunks_done != job.chunks_total:
+            return False
+        self._update(job_id, status="ACCEPTED", reason=None, resume=None, updated_at=now)
+        return True
 
     def fail(self, job_id: str, *, version: str, reason: str, resume: str, now: str) -> bool:
         if not self._of_upload(job_id, version, "VALIDATING", "IMPORTING", "FAILED"):

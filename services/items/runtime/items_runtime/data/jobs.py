@@ -1,10 +1,10 @@
 """Ingest jobs in the items table. The API creates a job PENDING; the worker claims it when the file
 arrives (VALIDATING), rejects it (REJECTED) or starts its import (IMPORTING, with the number of records
-and chunks); each chunk, once written, is counted exactly once by a marker item of its own (a put that
-succeeds only the first time), and the job's progress is what its markers say, read strongly
-consistently after every count: whoever counts the last chunk sees every marker and finishes the job
-(ACCEPTED). A step that failed every attempt marks the job FAILED; a redrive of its dead-letter queue
-resumes it.
+and chunks); each chunk, once written, is counted exactly once: one conditional update adds its
+index to the job's set of counted chunks and its records to the counters, and fails if the index is
+there already, so a count is atomic and a second count of the same chunk changes nothing. Whoever
+counts the last chunk finishes the job (ACCEPTED). A step that failed every attempt marks the job
+FAILED; a redrive of its dead-letter queue resumes it.
 
 Every change after the claim is conditional on the object version claimed, so a second upload to the
 same URL, or a message of another upload, can never move this job."""
@@ -14,7 +14,6 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -24,7 +23,6 @@ from ..models import IngestJob, RecordError
 from .items import CONDITION_FAILED, call, conditional_call, error_code
 
 JOB_TYPE = "INGEST"
-CHUNK_TYPE = "INGEST_CHUNK"
 _ITEM_IDS = uuid.UUID("8f4e7f57-1b1e-4d63-9d36-2d1c8b7f5a10")
 _OF_THIS_UPLOAD = "object_version = :version"
 _serializer = TypeSerializer()
@@ -39,14 +37,6 @@ class Claim(enum.Enum):
     MISSING = "unknown-job"  # no job for this key (an upload not made through POST /ingest)
 
 
-@dataclass(frozen=True)
-class Progress:
-    chunks_done: int
-    chunks_total: int
-    imported: int
-    finished: bool  # this call finished the job
-
-
 class ChunkState(enum.Enum):
     TO_IMPORT = "to-import"
     COUNTED = "counted"  # imported and counted before: a redelivered or redriven chunk
@@ -55,10 +45,6 @@ class ChunkState(enum.Enum):
 
 def job_key(job_id: str) -> dict[str, dict[str, str]]:
     return {"pk": {"S": f"{JOB_TYPE}#{job_id}"}, "sk": {"S": JOB_TYPE}}
-
-
-def chunk_key(job_id: str, index: int) -> dict[str, dict[str, str]]:
-    return {"pk": {"S": f"{JOB_TYPE}#{job_id}"}, "sk": {"S": f"CHUNK#{index:08d}"}}
 
 
 def imported_item_id(job_id: str, line: int) -> str:
@@ -230,85 +216,53 @@ class DynamoDbJobStore:
         if record is None or record.get("object_version", {}).get("S") != version:
             return ChunkState.NOT_IMPORTING
         status = record["status"]["S"]
-        if status == "ACCEPTED":
+        if status == "ACCEPTED" or str(index) in record.get("done_chunks", {}).get("NS", []):
             return ChunkState.COUNTED
         if status not in ("IMPORTING", "FAILED"):
             return ChunkState.NOT_IMPORTING
-        marker = call(
-            self._client, "get_item", TableName=self._table, Key=chunk_key(job_id, index), ConsistentRead=True
-        )
-        return ChunkState.COUNTED if marker.get("Item") else ChunkState.TO_IMPORT
+        return ChunkState.TO_IMPORT
 
-    def count_chunk(self, job_id: str, *, version: str, index: int, records: int, now: str) -> bool:
-        """Count one imported chunk, once: False when it was counted before."""
-        marker = {
-            **chunk_key(job_id, index),
-            "type": {"S": CHUNK_TYPE},
-            "object_version": {"S": version},
-            "records": {"N": str(records)},
-            "imported_at": {"S": now},
-        }
-        return conditional_call(
-            self._client,
-            "put_item",
-            TableName=self._table,
-            Item=marker,
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-
-    def progress(self, job_id: str, *, version: str, now: str) -> Progress | None:
-        """Bring the job's counts up to what its chunk markers say, and finish it (ACCEPTED) when every
-        chunk is counted. None when the job is not importing this upload (any more)."""
-        chunks, records = self._counted(job_id, version)
-        record = self._record(job_id)
-        if record is None or record.get("object_version", {}).get("S") != version:
+    def count_chunk(self, job_id: str, *, version: str, index: int, records: int, now: str) -> int | None:
+        """Count one imported chunk, once; returns the chunks counted now, or None when this one was
+        counted before or the job is not importing this upload."""
+        try:
+            response = call(
+                self._client,
+                "update_item",
+                TableName=self._table,
+                Key=job_key(job_id),
+                UpdateExpression="SET updated_at = :now ADD done_chunks :index, chunks_done :one, imported :records",
+                ConditionExpression=f"{_OF_THIS_UPLOAD} AND #status IN (:importing, :failed) "
+                "AND NOT contains(done_chunks, :chunk)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    **_values(now=now, one=1, records=records, version=version, importing="IMPORTING", failed="FAILED"),
+                    ":index": {"NS": [str(index)]},
+                    ":chunk": {"N": str(index)},
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as error:
+            if error_code(error) != CONDITION_FAILED:
+                raise
             return None
-        total = int(record.get("chunks_total", {}).get("N", "0"))
-        finished = chunks >= total > 0
-        update = "SET chunks_done = :chunks, imported = :records, updated_at = :now"
-        # Counts only grow: a count read before another importer's is never written over it.
-        condition = f"{_OF_THIS_UPLOAD} AND #status IN (:importing, :failed) AND chunks_done < :chunks"
-        if finished:
-            update += ", #status = :accepted REMOVE reason, #resume"
-            condition = f"{_OF_THIS_UPLOAD} AND #status IN (:importing, :failed)"
-        changed = conditional_call(
+        return int(response["Attributes"]["chunks_done"]["N"])
+
+    def finish_import(self, job_id: str, *, version: str, now: str) -> bool:
+        """IMPORTING (or FAILED, once a redrive imported the rest) → ACCEPTED when every chunk is counted."""
+        return conditional_call(
             self._client,
             "update_item",
             TableName=self._table,
             Key=job_key(job_id),
-            UpdateExpression=update,
-            ConditionExpression=condition,
-            ExpressionAttributeNames={"#status": "status", **({"#resume": "resume"} if finished else {})},
+            UpdateExpression="SET #status = :accepted, updated_at = :now REMOVE reason, #resume",
+            ConditionExpression=f"{_OF_THIS_UPLOAD} AND #status IN (:importing, :failed) "
+            "AND chunks_done = chunks_total",
+            ExpressionAttributeNames={"#status": "status", "#resume": "resume"},
             ExpressionAttributeValues=_values(
-                chunks=chunks,
-                records=records,
-                now=now,
-                version=version,
-                importing="IMPORTING",
-                failed="FAILED",
-                **({"accepted": "ACCEPTED"} if finished else {}),
+                accepted="ACCEPTED", importing="IMPORTING", failed="FAILED", now=now, version=version
             ),
         )
-        return Progress(chunks, total, records, finished and changed)
-
-    def _counted(self, job_id: str, version: str) -> tuple[int, int]:
-        """(chunks, records) the job's markers of this upload count."""
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :chunk)",
-            "FilterExpression": "object_version = :version",
-            "ProjectionExpression": "records",
-            "ExpressionAttributeValues": _values(pk=f"{JOB_TYPE}#{job_id}", chunk="CHUNK#", version=version),
-            "ConsistentRead": True,
-        }
-        chunks = records = 0
-        while True:
-            page = call(self._client, "query", **request)
-            chunks += len(page["Items"])
-            records += sum(int(item["records"]["N"]) for item in page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return chunks, records
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def fail(self, job_id: str, *, version: str, reason: str, resume: str, now: str) -> bool:
         """Mark an unfinished job FAILED: what went wrong and how an operator resumes it."""

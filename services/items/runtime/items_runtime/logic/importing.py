@@ -4,8 +4,7 @@ exactly once, a rejected file writes nothing.
 Phase 1 (the worker, one upload): claim the job, validate the whole file as a stream, then reject it
 or start its import: the job becomes IMPORTING with its counts, and one message per chunk goes to the
 import queue. Phase 2 (the importer, one chunk at a time, many in parallel): write the chunk's items
-in paced batch writes, count the chunk once, bring the job's counts up to date, and finish the job
-when every chunk is counted. Item
+in paced batch writes, count the chunk once, and finish the job when the last chunk is counted. Item
 ids come from the job and the line, and every item of an import carries the import's timestamp, so a
 chunk imported twice writes the same items twice, never two items."""
 
@@ -18,7 +17,7 @@ from typing import Protocol
 from ..data.chunk_queue import ChunkTask
 from ..data.item_writer import BATCH_ITEMS, write_units
 from ..data.items import item_record
-from ..data.jobs import ChunkState, Claim, Progress, imported_item_id
+from ..data.jobs import ChunkState, Claim, imported_item_id
 from ..data.uploads import Upload
 from ..models import IngestJob, Item, ItemIn, RecordError
 from .items import now
@@ -50,9 +49,9 @@ class JobStore(Protocol):
 
     def chunk_state(self, job_id: str, *, version: str, index: int) -> ChunkState: ...
 
-    def count_chunk(self, job_id: str, *, version: str, index: int, records: int, now: str) -> bool: ...
+    def count_chunk(self, job_id: str, *, version: str, index: int, records: int, now: str) -> int | None: ...
 
-    def progress(self, job_id: str, *, version: str, now: str) -> Progress | None: ...
+    def finish_import(self, job_id: str, *, version: str, now: str) -> bool: ...
 
     def fail(self, job_id: str, *, version: str, reason: str, resume: str, now: str) -> bool: ...
 
@@ -220,8 +219,11 @@ def import_chunk(
         written += len(batch)
     if written != task.records:
         raise ChunkChangedError(f"chunk {task.index} of a validated upload holds {written} records, not {task.records}")
-    jobs.count_chunk(task.job_id, version=task.version, index=task.index, records=task.records, now=clock())
-    return ChunkOutcome("imported", written - task.done, _finish(task, jobs, clock))
+    counted = jobs.count_chunk(task.job_id, version=task.version, index=task.index, records=task.records, now=clock())
+    # The last count finishes the job; a chunk counted before may be the last one of a count that
+    # stopped before finishing, so it tries too.
+    finished = (counted is None or counted >= task.chunks) and _finish(task, jobs, clock)
+    return ChunkOutcome("imported", written - task.done, finished)
 
 
 def _batches(items: Iterator[tuple[int, int, Item]]) -> Iterator[list[tuple[int, int, Item]]]:
@@ -236,9 +238,7 @@ def _batches(items: Iterator[tuple[int, int, Item]]) -> Iterator[list[tuple[int,
 
 
 def _finish(task: ChunkTask, jobs: JobStore, clock: Callable[[], str]) -> bool:
-    """Bring the job's counts up to date; True when this finished it (its last chunk was counted)."""
-    progress = jobs.progress(task.job_id, version=task.version, now=clock())
-    return progress is not None and progress.finished
+    return jobs.finish_import(task.job_id, version=task.version, now=clock())
 
 
 class ChunkChangedError(RuntimeError):
