@@ -469,6 +469,17 @@ def pipeline(template: dict[str, Any], repetitions: int = PIPELINE_REPETITIONS) 
     return figures
 
 
+def write_rates(writes: list[tuple[float, int]], window: float = 1.0) -> tuple[float, int]:
+    """(items a second from the first write to the last, the most items written in any window) of
+    batch writes given as (when, items written)."""
+    ordered = sorted(writes)
+    first, last = ordered[0][0], ordered[-1][0]
+    # The first write opens the measured span; the items it wrote were paced before it.
+    overall = sum(items for _, items in ordered[1:]) / (last - first)
+    peak = max(sum(items for at, items in ordered if start <= at < start + window) for start, _ in ordered)
+    return overall, peak
+
+
 def _fairness(world: Emulated, scratch: Path) -> Figure:
     """The import's write rate with a table of FAIRNESS_UNITS write units a second (and its index),
     from every batch write the importers made."""
@@ -483,12 +494,9 @@ def _fairness(world: Emulated, scratch: Path) -> Figure:
     world.stop_functions()
     world.start_functions()
     assert run.job["status"] == "ACCEPTED", run.job
-    writes = sorted(
-        (float(at), int(items)) for at, items in (line.split() for line in write_log.read_text().splitlines())
-    )
-    first, last = writes[0][0], writes[-1][0]
-    overall = sum(items for _, items in writes[1:]) / (last - first)
-    peak = max(sum(items for at, items in writes if start <= at < start + 1.0) for start, _ in writes)
+    writes = [(float(at), int(items)) for at, items in (line.split() for line in write_log.read_text().splitlines())]
+    overall, peak = write_rates(writes)
+    first, last = min(at for at, _ in writes), max(at for at, _ in writes)
     importers = int(world.resources.importer_environment["IMPORT_MAX_CONCURRENCY"])
     return Figure(
         "import write rate / its share",
