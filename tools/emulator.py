@@ -5,12 +5,14 @@ notifications, redrive policies, event patterns and targets), so runtime code an
 cannot drift apart. Functions are not created (moto runs Lambda code in Docker only); their
 environment is read from the template so callers can run the handlers in-process."""
 
+import functools
 import json
 import re
 import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -285,18 +287,35 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     }
 
 
+_CLIENT_LOCK = threading.Lock()
+
+
+@functools.cache
+def _event_source_client(endpoint: str) -> Any:
+    """One SQS client per endpoint for the polling (boto3 clients may be shared between threads; making
+    one from the default session may not, hence the lock)."""
+    with _CLIENT_LOCK:
+        return client("sqs", endpoint)
+
+
+@functools.cache
+def _queue_arn(endpoint: str, queue_url: str) -> str:
+    attributes = _event_source_client(endpoint).get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    return str(attributes["Attributes"]["QueueArn"])
+
+
 def poll_queue_once(endpoint: str, queue_url: str, handler: Any, context: Any, batch_size: int = 5) -> int:
     """What Lambda's SQS event source does, once: receive a batch, invoke the handler with it, delete
     the messages it did not report as failed (all of them when the invocation fails), and make the
     failed ones visible again at once (in AWS they reappear after the visibility timeout and go to the
     dead-letter queue after maxReceiveCount). Returns the number of messages handed to the handler."""
-    sqs = client("sqs", endpoint)
+    sqs = _event_source_client(endpoint)
     messages = sqs.receive_message(
         QueueUrl=queue_url, MaxNumberOfMessages=batch_size, AttributeNames=["All"], MessageAttributeNames=["All"]
     ).get("Messages", [])
     if not messages:
         return 0
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    arn = _queue_arn(endpoint, queue_url)
     try:
         response = handler(sqs_event(messages, arn), context)
     except Exception:  # a failed invocation: Lambda returns the whole batch to the queue

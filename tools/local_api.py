@@ -33,7 +33,7 @@ RESOURCES = [
     ("/ingest/{ingest_id}", re.compile(r"/ingest/(?P<ingest_id>[^/]+)"), True),
     ("/ingest", re.compile(r"/ingest"), True),
 ]
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.25
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.synth_fixtures import Synthesized
-from tools.emulator import ItemsResources, client, client_environment, create_items_resources, start_moto
+from tools.emulator import ItemsResources, client_environment, create_items_resources, start_moto
 
 
 @pytest.fixture(scope="session")
@@ -81,18 +81,3 @@ def ingest_importer(items_resources: ItemsResources, monkeypatch: pytest.MonkeyP
     dependencies.clear()
     yield handler
     dependencies.clear()
-
-
-@pytest.fixture(scope="session")
-def roomy_table(items_resources: ItemsResources) -> None:
-    """The emulated items table with room for imports: dev's 2 write units a second would pace a test's
-    few thousand records over many minutes (pacing itself is specified in tests/unit and measured in
-    the bench)."""
-    throughput = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 10_000}
-    client("dynamodb", items_resources.endpoint).update_table(
-        TableName=items_resources.table_name,
-        ProvisionedThroughput=throughput,
-        GlobalSecondaryIndexUpdates=[
-            {"Update": {"IndexName": items_resources.list_index_name, "ProvisionedThroughput": throughput}}
-        ],
-    )

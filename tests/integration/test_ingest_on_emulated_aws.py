@@ -7,6 +7,7 @@ importer (phase 2) the same way, and the outcome read back through GET /ingest/{
 import csv
 import io
 import json
+import os
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from tools.emulator import ItemsResources, client, create_table, poll_queue_once
 from tools.events import FakeLambdaContext, rest_event
 
 CALLER = {"sub": "ingest-user"}
-pytestmark = pytest.mark.usefixtures("roomy_table")
+ROOMY = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 10_000}
 
 
 def api(handler: Any, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
@@ -73,10 +74,43 @@ def run_import(resources: ItemsResources, worker: Any, importer: Any) -> tuple[i
     return uploads, drain(resources, resources.import_queue_url, importer)
 
 
+@pytest.fixture(autouse=True)
+def own_table(
+    items_handler: Any,
+    ingest_worker: Any,
+    ingest_importer: Any,
+    items_resources: ItemsResources,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> str:
+    """A table of the template's own definition for each test, with room for imports: dev's 2 write
+    units a second would pace a test's few hundred records over minutes (pacing is specified in
+    tests/unit and measured in the bench), and the imports stay out of the table other tests use."""
+    from items_runtime import settings
+    from items_runtime.wiring import api, importer, worker
+
+    name = f"ingest-{request.node.name}"[:255]
+    dynamodb = client("dynamodb", items_resources.endpoint)
+    create_table(dynamodb, name, items_resources.template["Resources"][items_resources.table_name]["Properties"])
+    dynamodb.update_table(
+        TableName=name,
+        ProvisionedThroughput=ROOMY,
+        GlobalSecondaryIndexUpdates=[
+            {"Update": {"IndexName": items_resources.list_index_name, "ProvisionedThroughput": ROOMY}}
+        ],
+    )
+    monkeypatch.setenv("TABLE_NAME", name)
+    for cached in (settings.api_settings, api._default_ingest_jobs, api._default_repository):
+        cached.cache_clear()
+    worker.clear()
+    importer.clear()
+    return name
+
+
 def items_of(resources: ItemsResources, created_by: str) -> list[dict[str, Any]]:
     dynamodb = client("dynamodb", resources.endpoint)
     request: dict[str, Any] = {
-        "TableName": resources.table_name,
+        "TableName": os.environ["TABLE_NAME"],
         "FilterExpression": "begins_with(pk, :item) AND created_by = :owner",
         "ExpressionAttributeValues": {":item": {"S": "ITEM#"}, ":owner": {"S": created_by}},
     }
@@ -91,12 +125,13 @@ def items_of(resources: ItemsResources, created_by: str) -> list[dict[str, Any]]
 
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch, ingest_worker: Any) -> int:
-    """Chunks of 100 records, so a test's few hundred records make several (dev's are 1000)."""
+    """Chunks of 50 records (two batch writes), so a test's few hundred records make several (dev's
+    are 1000)."""
     from items_runtime.wiring import worker as dependencies
 
-    monkeypatch.setenv("CHUNK_RECORDS", "100")
+    monkeypatch.setenv("CHUNK_RECORDS", "50")
     dependencies.clear()
-    return 100
+    return 50
 
 
 def test_an_upload_is_validated_imported_and_reported(
@@ -141,7 +176,7 @@ def test_a_large_json_lines_upload_is_imported_in_chunks_and_counted_in_the_tabl
 ) -> None:
     claims = {"sub": "ingest-large-jsonl"}
     ticket = start(items_handler, claims=claims)
-    records = 1_000
+    records = 500
     upload(ticket, b"".join(b'{"name": "record %d", "quantity": %d}\n' % (n, n % 1000) for n in range(records)))
     assert run_import(items_resources, ingest_worker, ingest_importer) == (1, records // small_chunks)
     job = status_of(items_handler, ticket["id"], claims)
@@ -160,15 +195,15 @@ def test_a_large_csv_upload_with_quoted_lines_is_imported_in_chunks(
     text = io.StringIO(newline="")
     rows = csv.writer(text)
     rows.writerow(["name", "description", "quantity"])
-    for n in range(300):
+    for n in range(150):
         rows.writerow([f"part {n}", f"size {n},\r\nsecond line" if n % 7 == 0 else "", n])
     upload(ticket, text.getvalue().encode())
     assert run_import(items_resources, ingest_worker, ingest_importer) == (1, 3)
     job = status_of(items_handler, ticket["id"], claims)
-    assert (job["status"], job["imported"], job["chunks_total"]) == ("ACCEPTED", 300, 3)
+    assert (job["status"], job["imported"], job["chunks_total"]) == ("ACCEPTED", 150, 3)
     descriptions = {r["name"]["S"]: r["description"]["S"] for r in items_of(items_resources, "ingest-large-csv")}
-    assert len(descriptions) == 300
-    assert descriptions["part 203"] == "size 203,\r\nsecond line"
+    assert len(descriptions) == 150
+    assert descriptions["part 98"] == "size 98,\r\nsecond line"
 
 
 def test_a_file_with_one_bad_record_at_the_end_writes_nothing(
@@ -176,12 +211,12 @@ def test_a_file_with_one_bad_record_at_the_end_writes_nothing(
 ) -> None:
     claims = {"sub": "ingest-bad-at-the-end"}
     ticket = start(items_handler, claims=claims)
-    upload(ticket, b'{"name": "fine"}\n' * 500 + b'{"name": "fine", "quantity": -1}\n')
+    upload(ticket, b'{"name": "fine"}\n' * 250 + b'{"name": "fine", "quantity": -1}\n')
     assert run_import(items_resources, ingest_worker, ingest_importer) == (1, 0)
     job = status_of(items_handler, ticket["id"], claims)
-    assert (job["status"], job["records"], job["invalid_records"], job["imported"]) == ("REJECTED", 501, 1, 0)
+    assert (job["status"], job["records"], job["invalid_records"], job["imported"]) == ("REJECTED", 251, 1, 0)
     assert job["errors"] == [
-        {"line": 501, "field": "quantity", "message": "quantity: Input should be greater than or equal to 0"}
+        {"line": 251, "field": "quantity", "message": "quantity: Input should be greater than or equal to 0"}
     ]
     assert items_of(items_resources, "ingest-bad-at-the-end") == []
 
@@ -241,7 +276,7 @@ def test_a_chunk_that_fails_transiently_is_retried_and_every_item_is_written_exa
 
     claims = {"sub": "ingest-transient"}
     ticket = start(items_handler, claims=claims)
-    upload(ticket, b"".join(b'{"name": "n%d"}\n' % n for n in range(400)))
+    upload(ticket, b"".join(b'{"name": "n%d"}\n' % n for n in range(200)))
     drain(items_resources, items_resources.ingest_queue_url, ingest_worker)
     writer = dependencies.get("writer")
     calls = {"n": 0}
@@ -252,15 +287,15 @@ def test_a_chunk_that_fails_transiently_is_retried_and_every_item_is_written_exa
         def write(self, items: Any) -> None:
             writer.write(items)
             calls["n"] += 1
-            if calls["n"] == 7:  # chunk 2 of 4, 3 of its 4 batches written
+            if calls["n"] == 3:  # chunk 2 of 4, the first of its two batches written
                 raise ConnectionError("DynamoDB unreachable")
 
     dependencies.use(writer=ThrottledMidChunk())
     assert drain(items_resources, items_resources.import_queue_url, ingest_importer) == 4 + 1  # one retry
     job = status_of(items_handler, ticket["id"], claims)
-    assert (job["status"], job["imported"], job["chunks_done"]) == ("ACCEPTED", 400, 4)
+    assert (job["status"], job["imported"], job["chunks_done"]) == ("ACCEPTED", 200, 4)
     stored = items_of(items_resources, "ingest-transient")
-    assert len(stored) == len({r["id"]["S"] for r in stored}) == 400
+    assert len(stored) == len({r["id"]["S"] for r in stored}) == 200
 
 
 def test_a_redelivered_chunk_writes_no_duplicates(
@@ -268,7 +303,7 @@ def test_a_redelivered_chunk_writes_no_duplicates(
 ) -> None:
     claims = {"sub": "ingest-redelivered-chunk"}
     ticket = start(items_handler, claims=claims)
-    upload(ticket, b"".join(b'{"name": "n%d"}\n' % n for n in range(200)))
+    upload(ticket, b"".join(b'{"name": "n%d"}\n' % n for n in range(100)))
     drain(items_resources, items_resources.ingest_queue_url, ingest_worker)
     sqs = client("sqs", items_resources.endpoint)
     first = sqs.receive_message(QueueUrl=items_resources.import_queue_url)["Messages"][0]
@@ -281,8 +316,8 @@ def test_a_redelivered_chunk_writes_no_duplicates(
     sqs.send_message(QueueUrl=items_resources.import_queue_url, MessageBody=first["Body"])
     assert drain(items_resources, items_resources.import_queue_url, ingest_importer) == 1
     job = status_of(items_handler, ticket["id"], claims)
-    assert (job["status"], job["imported"], job["chunks_done"]) == ("ACCEPTED", 200, 2)
-    assert len(items_of(items_resources, "ingest-redelivered-chunk")) == 200
+    assert (job["status"], job["imported"], job["chunks_done"]) == ("ACCEPTED", 100, 2)
+    assert len(items_of(items_resources, "ingest-redelivered-chunk")) == 100
 
 
 def _failing_until_fixed(dependencies: Any, name: str, fails: Callable[..., bool]) -> dict[str, bool]:
@@ -312,13 +347,13 @@ def test_a_dead_lettered_chunk_ends_the_job_failed_and_a_redrive_resumes_it(
 
     claims = {"sub": "ingest-dead-chunk"}
     ticket = start(items_handler, claims=claims)
-    upload(ticket, b"".join(b'{"name": "n%d"}\n' % n for n in range(300)))
+    upload(ticket, b"".join(b'{"name": "n%d"}\n' % n for n in range(150)))
     drain(items_resources, items_resources.ingest_queue_url, ingest_worker)
     reader = _failing_until_fixed(dependencies, "reader", lambda method, *a, **k: k.get("start", 0) > 0)
     # Chunk 1 is imported; chunks 2 and 3 fail every attempt (5 receives), then SQS moves them aside.
     assert drain(items_resources, items_resources.import_queue_url, ingest_importer) == 1 + 2 * 5
     job = status_of(items_handler, ticket["id"], claims)
-    assert (job["status"], job["imported"], job["chunks_done"], job["chunks_total"]) == ("FAILED", 100, 1, 3)
+    assert (job["status"], job["imported"], job["chunks_done"], job["chunks_total"]) == ("FAILED", 50, 1, 3)
     assert "failed 5 attempts (ConnectionError: reader unreachable)" in job["reason"]
     assert "redrives the import dead-letter queue (the stack's ImportDeadLetterQueueUrl output)" in job["resume"]
     assert queue_depth(items_resources.endpoint, items_resources.import_dead_letter_queue_url) == 2
@@ -332,8 +367,8 @@ def test_a_dead_lettered_chunk_ends_the_job_failed_and_a_redrive_resumes_it(
     )
     assert drain(items_resources, items_resources.import_queue_url, ingest_importer) == 2
     job = status_of(items_handler, ticket["id"], claims)
-    assert (job["status"], job["imported"], job["chunks_done"], job["reason"]) == ("ACCEPTED", 300, 3, None)
-    assert len(items_of(items_resources, "ingest-dead-chunk")) == 300
+    assert (job["status"], job["imported"], job["chunks_done"], job["reason"]) == ("ACCEPTED", 150, 3, None)
+    assert len(items_of(items_resources, "ingest-dead-chunk")) == 150
 
 
 def test_a_dead_lettered_upload_ends_failed_instead_of_validating_forever_and_a_redrive_resumes_it(
@@ -438,15 +473,11 @@ def test_a_bad_message_in_a_batch_does_not_fail_the_others(
 
 
 def test_the_import_paces_itself_to_the_smaller_of_the_tables_and_the_indexs_capacity(
-    items_resources: ItemsResources,
+    items_resources: ItemsResources, own_table: str
 ) -> None:
     dynamodb = client("dynamodb", items_resources.endpoint)
-    (definition,) = [
-        r["Properties"] for k, r in items_resources.template["Resources"].items() if k == items_resources.table_name
-    ]
-    create_table(dynamodb, "capacity-probe", definition)
     dynamodb.update_table(
-        TableName="capacity-probe",
+        TableName=own_table,
         ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 400},
         GlobalSecondaryIndexUpdates=[
             {
@@ -457,7 +488,7 @@ def test_the_import_paces_itself_to_the_smaller_of_the_tables_and_the_indexs_cap
             }
         ],
     )
-    assert DynamoDbWriteCapacity(dynamodb, "capacity-probe").units_per_second() == 150
+    assert DynamoDbWriteCapacity(dynamodb, own_table).units_per_second() == 150
 
 
 def test_another_caller_cannot_see_an_upload(items_handler: Any) -> None:

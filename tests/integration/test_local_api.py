@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tools.emulator import ItemsResources
+from tools.emulator import ItemsResources, client
 from tools.local_api import make_server, start_workers
 
 TOKEN = "local-test-token"  # noqa: S105 - the local stand-in for a Cognito token
@@ -24,6 +24,15 @@ TOKEN = "local-test-token"  # noqa: S105 - the local stand-in for a Cognito toke
 def local_api(
     items_handler: Any, ingest_worker: Any, ingest_importer: Any, items_resources: ItemsResources
 ) -> Iterator[str]:
+    # Room for the upload's import: dev's 2 write units a second pace even one record over two seconds.
+    roomy = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 1_000}
+    client("dynamodb", items_resources.endpoint).update_table(
+        TableName=items_resources.table_name,
+        ProvisionedThroughput=roomy,
+        GlobalSecondaryIndexUpdates=[
+            {"Update": {"IndexName": items_resources.list_index_name, "ProvisionedThroughput": roomy}}
+        ],
+    )
     server = make_server(items_handler.lambda_handler, TOKEN)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
