@@ -338,23 +338,71 @@ class FunctionConfig(_Strict):
         return self
 
 
+# The largest object one presigned PUT can upload (S3: 5 GiB in a single PUT).
+S3_SINGLE_PUT_BYTES = 5 * 1024**3
+# Validation is one stream on one CPU; Lambda gives a function one full vCPU at 1769 MB and a share of
+# one below. `make bench` measures about 20 MB/s of JSON Lines and 12 MB/s of CSV on one core; this is
+# the floor the configuration is checked against, with room for slower cores and larger records.
+VALIDATION_BYTES_PER_SECOND_PER_VCPU = 5_000_000
+LAMBDA_MB_PER_VCPU = 1769
+# The worker stops validating at this share of its timeout (items_runtime/logic/attempts.py).
+WORKING_SHARE = 0.7
+# The chunks of one upload: the job keeps the set of those counted (an item holds at most 400 KB, and
+# each count rewrites the job, which costs a write unit per KB).
+MAX_CHUNKS = 10_000
+
+
 class IngestConfig(_Strict):
-    """Uploads to the staging bucket and the worker that validates and imports them."""
+    """Uploads to the staging bucket, the worker that validates them (phase 1) and the importer that
+    writes their chunks (phase 2)."""
 
     # An upload larger than this is rejected without being read.
-    max_upload_bytes: StrictInt = Field(default=1_048_576, ge=1, le=10_485_760)
-    # Every record of an upload is written in one DynamoDB transaction together with the upload's
-    # status (100 actions at most), so an upload is imported whole or not at all.
-    max_records: StrictInt = Field(default=99, ge=1, le=99)
+    max_upload_bytes: StrictInt = Field(default=1024**3, ge=1, le=S3_SINGLE_PUT_BYTES)
+    max_records: StrictInt = Field(default=1_000_000, ge=1, le=10_000_000)
     upload_url_expiry_seconds: StrictInt = Field(default=900, ge=60, le=3600)
     # Uploaded files are deleted this many days after upload (their outcome stays in the table).
     retention_days: StrictInt = Field(default=30, ge=1, le=3650)
-    worker_memory_mb: StrictInt = Field(default=512, ge=128, le=10240)
-    worker_timeout_seconds: StrictInt = Field(default=60, ge=5, le=900)
+    worker_memory_mb: StrictInt = Field(default=LAMBDA_MB_PER_VCPU, ge=128, le=10240)
+    worker_timeout_seconds: StrictInt = Field(default=900, ge=5, le=900)
     # Upper bound on concurrent worker invocations fed by the queue (SQS event source maximum concurrency).
     worker_max_concurrency: StrictInt = Field(default=5, ge=2, le=1000)
     # Alarm when the oldest waiting upload event is older than this.
     queue_age_alarm_seconds: StrictInt = Field(default=900, ge=60)
+    # Records per import chunk: one message, one importer invocation (more when it is paced slowly).
+    chunk_records: StrictInt = Field(default=1000, ge=25, le=10_000)
+    import_memory_mb: StrictInt = Field(default=512, ge=128, le=10240)
+    import_timeout_seconds: StrictInt = Field(default=300, ge=30, le=900)
+    # Chunks imported at once (the import queue's event source maximum concurrency).
+    import_max_concurrency: StrictInt = Field(default=10, ge=2, le=1000)
+    # The share of the table's provisioned write capacity all imports together may use; the rest is
+    # the API's. Above the table's auto-scaling target (70 %) an import makes the table scale out.
+    import_write_share: StrictFloat = Field(default=0.5, gt=0, le=1)
+    # Alarm when a chunk has waited this long to be imported (imports falling behind their capacity).
+    import_age_alarm_seconds: StrictInt = Field(default=21_600, ge=60, le=1_209_600)
+
+    @model_validator(mode="after")
+    def _chunks_of_an_upload(self) -> IngestConfig:
+        chunks = -(-self.max_records // self.chunk_records)
+        if chunks > MAX_CHUNKS:
+            raise ValueError(
+                f"max_records, chunk_records: an upload of {self.max_records} records makes {chunks} chunks of "
+                f"{self.chunk_records}; at most {MAX_CHUNKS} (the job keeps the set of chunks it counted): "
+                "raise chunk_records or lower max_records"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _validation_fits_the_timeout(self) -> IngestConfig:
+        vcpu = min(1.0, self.worker_memory_mb / LAMBDA_MB_PER_VCPU)
+        seconds = self.max_upload_bytes / (VALIDATION_BYTES_PER_SECOND_PER_VCPU * vcpu)
+        if seconds > WORKING_SHARE * self.worker_timeout_seconds:
+            raise ValueError(
+                f"max_upload_bytes, worker_timeout_seconds, worker_memory_mb: validating {self.max_upload_bytes} "
+                f"bytes may take {seconds:.0f} s at {self.worker_memory_mb} MB, more than "
+                f"{WORKING_SHARE:.0%} of the worker's {self.worker_timeout_seconds} s; raise the timeout (up to "
+                f"900), the memory (CPU grows with it up to {LAMBDA_MB_PER_VCPU} MB) or lower max_upload_bytes"
+            )
+        return self
 
 
 # Every operations alarm evaluates one period of this length (services/items/monitoring.py), so a breach

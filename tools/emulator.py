@@ -1,16 +1,18 @@
-"""Local AWS emulation for tests and `make local-api`: moto in server mode on 127.0.0.1, and the dev
+"""Local AWS emulation for tests, the bench and `make local-api`: moto in server mode on 127.0.0.1, and the dev
 stage's tables, secret, buckets, queues and EventBridge rules created in it from the synthesized
 template's own definitions (key schema, indexes, streams, TTL, capacity, versioning, bucket
 notifications, redrive policies, event patterns and targets), so runtime code and infrastructure
 cannot drift apart. Functions are not created (moto runs Lambda code in Docker only); their
 environment is read from the template so callers can run the handlers in-process."""
 
+import functools
 import json
 import re
 import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,11 +196,17 @@ class ItemsResources:
     idempotency_table_name: str
     pagination_secret_arn: str
     template: dict[str, Any]
-    # The queue the upload rule feeds.
+    # The queue the upload rule feeds (the worker's), the import queue (the importer's), their
+    # dead-letter queues, and the batch size of each function's event source.
     ingest_queue_url: str
-    # The functions' environments as the stack sets them (tables, secret, bucket, limits).
+    ingest_dead_letter_queue_url: str
+    import_queue_url: str
+    import_dead_letter_queue_url: str
+    batch_sizes: dict[str, int]
+    # The functions' environments as the stack sets them (tables, secret, bucket, queues, limits).
     api_environment: dict[str, str]
     worker_environment: dict[str, str]
+    importer_environment: dict[str, str]
 
 
 def create_items_resources(endpoint: str, template: dict[str, Any]) -> ItemsResources:
@@ -231,10 +239,20 @@ def create_items_resources(endpoint: str, template: dict[str, Any]) -> ItemsReso
     _create_queues(endpoint, template, resolver)
     _create_rules(endpoint, template, resolver)
     worker_environment = function_environment(template, "IngestWorkerFunction", resolver)
+    importer_environment = function_environment(template, "IngestImporterFunction", resolver)
     api_environment = function_environment(template, "Function", resolver)
     (rule,) = [r for r in _of_type(template, "AWS::Events::Rule").values() if r.get("Targets")]
     (target,) = rule["Targets"]
     queue_id = target["Arn"]["Fn::GetAtt"][0]
+    mappings = {
+        m["EventSourceArn"]["Fn::GetAtt"][0]: m for m in _of_type(template, "AWS::Lambda::EventSourceMapping").values()
+    }
+    (import_queue_id,) = [q for q in mappings if q != queue_id]
+    queues = _of_type(template, "AWS::SQS::Queue")
+
+    def dead_letters_of(queue: str) -> str:
+        return str(resolver.refs[queues[queue]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]])
+
     return ItemsResources(
         endpoint=endpoint,
         table_name=items_id,
@@ -243,8 +261,13 @@ def create_items_resources(endpoint: str, template: dict[str, Any]) -> ItemsReso
         pagination_secret_arn=arn,
         template=template,
         ingest_queue_url=resolver.refs[queue_id],
+        ingest_dead_letter_queue_url=dead_letters_of(queue_id),
+        import_queue_url=resolver.refs[import_queue_id],
+        import_dead_letter_queue_url=dead_letters_of(import_queue_id),
+        batch_sizes={resolver.refs[q]: int(m.get("BatchSize", 10)) for q, m in mappings.items()},
         api_environment=api_environment,
         worker_environment=worker_environment,
+        importer_environment=importer_environment,
     )
 
 
@@ -268,19 +291,39 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     }
 
 
+_CLIENT_LOCK = threading.Lock()
+
+
+@functools.cache
+def _event_source_client(endpoint: str) -> Any:
+    """One SQS client per endpoint for the polling (boto3 clients may be shared between threads; making
+    one from the default session may not, hence the lock)."""
+    with _CLIENT_LOCK:
+        return client("sqs", endpoint)
+
+
+@functools.cache
+def _queue_arn(endpoint: str, queue_url: str) -> str:
+    attributes = _event_source_client(endpoint).get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    return str(attributes["Attributes"]["QueueArn"])
+
+
 def poll_queue_once(endpoint: str, queue_url: str, handler: Any, context: Any, batch_size: int = 5) -> int:
     """What Lambda's SQS event source does, once: receive a batch, invoke the handler with it, delete
-    the messages it did not report as failed, and make the failed ones visible again at once (in AWS
-    they reappear after the visibility timeout and go to the dead-letter queue after maxReceiveCount).
-    Returns the number of messages handed to the handler."""
-    sqs = client("sqs", endpoint)
+    the messages it did not report as failed (all of them when the invocation fails), and make the
+    failed ones visible again at once (in AWS they reappear after the visibility timeout and go to the
+    dead-letter queue after maxReceiveCount). Returns the number of messages handed to the handler."""
+    sqs = _event_source_client(endpoint)
     messages = sqs.receive_message(
         QueueUrl=queue_url, MaxNumberOfMessages=batch_size, AttributeNames=["All"], MessageAttributeNames=["All"]
     ).get("Messages", [])
     if not messages:
         return 0
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    response = handler(sqs_event(messages, arn), context)
+    arn = _queue_arn(endpoint, queue_url)
+    try:
+        response = handler(sqs_event(messages, arn), context)
+    except Exception:  # a failed invocation: Lambda returns the whole batch to the queue
+        response = {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in messages]}
     failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
     for message in messages:
         if message["MessageId"] in failed:
@@ -290,3 +333,25 @@ def poll_queue_once(endpoint: str, queue_url: str, handler: Any, context: Any, b
         else:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return len(messages)
+
+
+def redrive(endpoint: str, dead_letter_queue_url: str, destination_url: str) -> int:
+    """What SQS's StartMessageMoveTask does (moto does not implement it): move every message of a
+    dead-letter queue to a queue as a new message (new id, receive count 0). Returns how many moved."""
+    sqs = client("sqs", endpoint)
+    moved = 0
+    while messages := sqs.receive_message(QueueUrl=dead_letter_queue_url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            sqs.send_message(QueueUrl=destination_url, MessageBody=message["Body"])
+            sqs.delete_message(QueueUrl=dead_letter_queue_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return moved
+
+
+def queue_depth(endpoint: str, queue_url: str) -> int:
+    """Messages in a queue, visible or in flight."""
+    attributes = client("sqs", endpoint).get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])

@@ -3,8 +3,10 @@ defines it (tools/gateway.py: methods, authorizer, API key, request validation, 
 HTTP requests become API Gateway (REST, proxy) events for the real handler, a local bearer token stands in
 for Cognito and a local key for the usage plan's API key, and the handler's AWS calls go
 to moto in server mode, whose tables, secret, staging bucket, queues and upload rule come from the
-synthesized dev template (cdk.out). A background thread stands in for Lambda's SQS event source and
-feeds the ingest queue to the real worker handler, so uploads to the presigned URLs are processed."""
+synthesized dev template (cdk.out). Background threads stand in for Lambda's SQS event sources: one
+feeds the ingest queue to the real worker handler, one the import queue to the real importer (one
+chunk at a time: Lambda runs up to the event source's maximum concurrency of them), so uploads to the
+presigned URLs are imported, at the pace the emulated table's capacity allows."""
 
 import contextlib
 import json
@@ -48,7 +50,7 @@ class LocalContext:
         self.aws_request_id = str(uuid.uuid4())
 
     def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+        return 60_000
 
 
 def proxy_event(
@@ -171,39 +173,51 @@ def make_server(
     return ThreadingHTTPServer((host, port), Handler)
 
 
-def start_worker(endpoint: str, queue_url: str, worker_handler: LambdaHandler) -> Callable[[], None]:
-    """Poll the ingest queue and hand each batch to the worker, as Lambda's SQS event source does;
-    returns a function that stops the polling."""
+Feed = tuple[str, LambdaHandler, int]  # queue URL, handler, batch size
+
+
+def start_workers(endpoint: str, feeds: list[Feed]) -> Callable[[], None]:
+    """Poll each queue and hand each batch to its handler, as Lambda's SQS event sources do (one
+    thread per feed); returns a function that stops the polling."""
     from tools.emulator import poll_queue_once
 
     stop = threading.Event()
 
-    def poll() -> None:
+    def poll(queue_url: str, handler: LambdaHandler, batch_size: int) -> None:
         while not stop.is_set():
             try:
-                handled = poll_queue_once(endpoint, queue_url, worker_handler, LocalContext())
+                handled = poll_queue_once(endpoint, queue_url, handler, LocalContext(), batch_size)
             except Exception as error:
                 sys.stderr.write(f"local-api worker: {error!r}\n")
                 handled = 0
             if not handled:
                 stop.wait(POLL_SECONDS)
 
-    thread = threading.Thread(target=poll, name="ingest-worker", daemon=True)
-    thread.start()
+    threads = [
+        threading.Thread(target=poll, args=feed, name=f"event-source-{n}", daemon=True) for n, feed in enumerate(feeds)
+    ]
+    for thread in threads:
+        thread.start()
 
     def halt() -> None:
         stop.set()
-        thread.join(timeout=10)
+        for thread in threads:
+            thread.join(timeout=10)
 
     return halt
 
 
 def function_environment(resources: Any, endpoint: str) -> dict[str, str]:
-    """Both functions' environments from the template (they agree on every shared name), pointed at
+    """The functions' environments from the template (they agree on every shared name), pointed at
     the emulator."""
     from tools.emulator import client_environment
 
-    return {**resources.worker_environment, **resources.api_environment, **client_environment(endpoint)}
+    return {
+        **resources.importer_environment,
+        **resources.worker_environment,
+        **resources.api_environment,
+        **client_environment(endpoint),
+    }
 
 
 def main() -> int:
@@ -220,9 +234,17 @@ def main() -> int:
         os.environ.update(function_environment(resources, endpoint))
         make_importable()
         from items_runtime.api import lambda_handler
+        from items_runtime.importer import lambda_handler as importer_handler
         from items_runtime.worker import lambda_handler as worker_handler
 
-        stop_worker = start_worker(endpoint, resources.ingest_queue_url, worker_handler)
+        sizes = resources.batch_sizes
+        stop_worker = start_workers(
+            endpoint,
+            [
+                (resources.ingest_queue_url, worker_handler, sizes[resources.ingest_queue_url]),
+                (resources.import_queue_url, importer_handler, sizes[resources.import_queue_url]),
+            ],
+        )
         token = os.environ.get("LOCAL_API_TOKEN") or secrets.token_urlsafe(24)
         api_key = os.environ.get("LOCAL_API_KEY") or secrets.token_urlsafe(24)
         server = make_server(lambda_handler, token, template, api_key=api_key, port=int(os.environ.get("PORT", "8080")))

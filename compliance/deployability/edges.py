@@ -3,7 +3,8 @@ with every policy AWS evaluates for it.
 
 Each kind of edge is discovered from the resources that create it (an alarm's actions, a rule's
 targets, an event source mapping, an API method's integration, an alias's CodeDeploy update policy, a
-function's own settings, a log group's key, a pipeline's actions and build projects), so a new alarm
+function's own settings and the queue URLs in its environment, a log group's key, a pipeline's actions
+and build projects), so a new alarm
 action, target, mapping, integration or hook is checked without anyone listing it. A target of a kind
 no rule here knows is reported as a problem, never skipped.
 
@@ -35,6 +36,7 @@ class Checker(ServiceEdges, PipelineEdges):
             self._api_access_logs,
             self._codedeploy,
             self._functions,
+            self._function_queues,
             self._encrypted_log_groups,
             self._waf_logging,
             self._pipelines,

@@ -1,6 +1,6 @@
 """Edges inside an application stack: alarm actions, rule targets, buckets (events, access logs), event
-source mappings, API integrations and access logs, CodeDeploy and its hooks, each function's own needs,
-encrypted log groups and WAF logging."""
+source mappings, API integrations and access logs, CodeDeploy and its hooks, each function's own needs
+and the queues it sends to, encrypted log groups and WAF logging."""
 
 import json
 import re
@@ -343,6 +343,18 @@ class ServiceEdges(CheckerBase):
                     destinations += [str(d.get("Destination", "")) for d in on]
             for destination in filter(None, destinations):
                 self._send_as_role("function -> failure queue", function, role, destination)
+
+    def _function_queues(self) -> None:
+        """A function given a queue's URL in its environment sends messages to it (the runtime learns the
+        queues it sends to from its environment only): its role, the queue's policy and the policy of
+        the queue's key must all allow the send."""
+        for function in self.world.resources("AWS::Lambda::Function"):
+            variables = (function.prop("Environment") or {}).get("Variables", {})
+            urls = sorted({str(v) for v in variables.values() if str(v).startswith("https://sqs.")})
+            role = self._role_of_function(function) if urls else None
+            for url in urls:
+                if role is not None:
+                    self._send_as_role("function -> queue", function, role, url)
 
     def _encrypted_log_groups(self) -> None:
         """CloudWatch Logs encrypts a log group with its key as the logs service, for that group only

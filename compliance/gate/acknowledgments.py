@@ -63,6 +63,7 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
         resources=(
             "Items/Function/Role/DefaultPolicy/Resource",
             "Items/Ingest/Worker/Role/DefaultPolicy/Resource",
+            "Items/Ingest/Importer/Role/DefaultPolicy/Resource",
             "Items/DeploymentHooks/PreTrafficHook/Role/DefaultPolicy/Resource",
             "Items/DeploymentHooks/SyntheticTraffic/Role/DefaultPolicy/Resource",
         ),
@@ -106,30 +107,46 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
     Acknowledgment(
         pack="Serverless",
         finding="Serverless-SQSRedrivePolicy",
-        resources=("Items/Ingest/DeadLetterQueue/Resource", "Items/Ingest/Worker/DeadLetterQueue/Resource"),
+        resources=(
+            "Items/Ingest/DeadLetterQueue/Resource",
+            "Items/Ingest/Worker/DeadLetterQueue/Resource",
+            "Items/Ingest/ImportDeadLetterQueue/Resource",
+            "Items/Ingest/Importer/DeadLetterQueue/Resource",
+        ),
         reason=(
             "These queues are themselves dead-letter queues: of the ingest queue and the upload rule (events "
-            "that failed every attempt), and of the worker's asynchronous invocations; their backlog raises the "
-            "IngestDeadLetters alarm, and a redrive policy on them would need yet another queue."
+            "that failed every attempt), of the import queue (chunks that failed every attempt), and of the "
+            "worker's and the importer's asynchronous invocations; the first two raise the IngestDeadLetters "
+            "and ImportDeadLetters alarms and are redriven to resume their jobs, and a redrive policy on them "
+            "would need yet another queue."
         ),
     ),
     Acknowledgment(
         pack="Serverless",
         finding="Serverless-LambdaEventSourceMappingDestination",
-        resources=("Items/Ingest/Worker/Live/FromQueue/Resource",),
+        resources=(
+            "Items/Ingest/Worker/Live/FromQueue/Resource",
+            "Items/Ingest/Importer/Live/FromImportQueue/Resource",
+        ),
         reason=(
-            "Lambda supports on-failure destinations only for stream and Kafka event sources; for this SQS "
-            "source the queue's redrive policy moves a message that failed three receives to the ingest "
-            "dead-letter queue, which raises the IngestDeadLetters alarm."
+            "Lambda supports on-failure destinations only for stream and Kafka event sources; for these SQS "
+            "sources the queues' redrive policies move a message that failed its last receive (3 for uploads, "
+            "5 for import chunks) to the ingest or import dead-letter queue, which raises the IngestDeadLetters "
+            "or ImportDeadLetters alarm, and the function marks the message's job FAILED on that last attempt."
         ),
     ),
     Acknowledgment(
         pack="AwsSolutions",
         finding="AwsSolutions-IAM5[Resource::<IngestStagingBucket7CC090F9.Arn>/uploads/*]",
-        resources=("Items/Function/Role/DefaultPolicy/Resource", "Items/Ingest/Worker/Role/DefaultPolicy/Resource"),
+        resources=(
+            "Items/Function/Role/DefaultPolicy/Resource",
+            "Items/Ingest/Worker/Role/DefaultPolicy/Resource",
+            "Items/Ingest/Importer/Role/DefaultPolicy/Resource",
+        ),
         reason=(
-            "Upload object keys are generated per request (uploads/<id>), so the API may only put and the "
-            "worker may only read objects under the uploads/ prefix of the one staging bucket; nothing else."
+            "Upload object keys are generated per request (uploads/<id>), so the API may only put, and the "
+            "worker and the importer may only read, objects under the uploads/ prefix of the one staging "
+            "bucket; nothing else."
         ),
     ),
     Acknowledgment(
@@ -161,6 +178,7 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
         resources=(
             "Items/Delivery/DeploymentGroup/ServiceRole/Resource",
             "Items/IngestDelivery/DeploymentGroup/ServiceRole/Resource",
+            "Items/ImportDelivery/DeploymentGroup/ServiceRole/Resource",
         ),
         reason=(
             "CodeDeploy's Lambda deployments assume this role; AWS maintains the Limited policy as the minimum "
@@ -175,6 +193,7 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
             resources=(
                 "Items/Delivery/DeploymentGroup/ServiceRole/DefaultPolicy/Resource",
                 "Items/IngestDelivery/DeploymentGroup/ServiceRole/DefaultPolicy/Resource",
+                "Items/ImportDelivery/DeploymentGroup/ServiceRole/DefaultPolicy/Resource",
             ),
             reason=(
                 "CodeDeploy invokes the stack's shared hook function by name; CDK's invoke grant adds the "

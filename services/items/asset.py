@@ -7,6 +7,7 @@ from pathlib import Path
 RUNTIME_DIR = Path(__file__).parent / "runtime"
 API_HANDLER = "items_runtime.api.lambda_handler"
 WORKER_HANDLER = "items_runtime.worker.lambda_handler"
+IMPORTER_HANDLER = "items_runtime.importer.lambda_handler"
 METRICS_NAMESPACE = "ServerlessPythonDelivery"
 # Uploads land under this prefix of the staging bucket (passed to both functions as UPLOAD_PREFIX).
 UPLOAD_PREFIX = "uploads/"

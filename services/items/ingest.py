@@ -1,7 +1,9 @@
 """Bulk import: a private staging bucket for uploads, whose "Object Created" events go through
 EventBridge (the bucket's native integration, no notification custom resource) to an encrypted SQS
-queue that feeds the worker; undeliverable events and messages that failed every attempt end in one
-dead-letter queue."""
+queue that feeds the worker (phase 1: validate the whole file, then send its chunks); an import queue
+of chunks feeds the importer (phase 2: write each chunk's items, many chunks at once up to a maximum
+concurrency). Each queue keeps what failed every attempt in its own dead-letter queue, from which a
+redrive resumes the job."""
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_events as events
@@ -13,7 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from config.schema import IngestConfig
-from services.items.asset import METRICS_NAMESPACE, RUNTIME_DIR, UPLOAD_PREFIX, WORKER_HANDLER
+from services.items.asset import IMPORTER_HANDLER, METRICS_NAMESPACE, RUNTIME_DIR, UPLOAD_PREFIX, WORKER_HANDLER
 from services.items.tables import ItemsTables
 from services.platform.buckets import access_log_bucket, private_bucket
 from services.platform.function import ServiceFunction
@@ -22,9 +24,16 @@ from services.platform.queues import dead_letter_queue, encrypted_queue
 # AWS's advice for an SQS event source: a visibility timeout of six times the function's timeout.
 VISIBILITY_TIMEOUT_FACTOR = 6
 MAX_RECEIVE_COUNT = 3
-BATCH_SIZE = 5
+# AWS's advice for a Lambda event source with a maximum concurrency: at least 5 receives, so that
+# receives the maximum turned away do not use up a chunk's attempts.
+IMPORT_MAX_RECEIVE_COUNT = 5
+# One upload, one chunk per invocation: each may take most of an invocation's time.
+BATCH_SIZE = 1
+# SQS's longest: chunks of a slow (paced) import may wait days for their turn.
+IMPORT_RETENTION = Duration.days(14)
 INGEST_JOB_KEYS = "INGEST#*"
 ITEM_KEYS = "ITEM#*"
+SERVICE_NAME = "items-ingest"
 
 
 class ItemsIngest(Construct):
@@ -107,6 +116,18 @@ class ItemsIngest(Construct):
             ],
         )
 
+        self.import_dead_letter_queue = dead_letter_queue(self, "ImportDeadLetterQueue", key=key)
+        self.import_queue = encrypted_queue(
+            self,
+            "ImportQueue",
+            key=key,
+            visibility_timeout=Duration.seconds(settings.import_timeout_seconds * VISIBILITY_TIMEOUT_FACTOR),
+            retention_period=IMPORT_RETENTION,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=IMPORT_MAX_RECEIVE_COUNT, queue=self.import_dead_letter_queue
+            ),
+        )
+
         self.worker = IngestWorker(
             self,
             "Worker",
@@ -117,6 +138,21 @@ class ItemsIngest(Construct):
             key=key,
             tables=tables,
             bucket=self.bucket,
+            source_dead_letters=self.dead_letter_queue,
+            import_queue=self.import_queue,
+        )
+        self.importer = IngestImporter(
+            self,
+            "Importer",
+            environment=environment,
+            settings=settings,
+            log_retention_days=log_retention_days,
+            removal_policy=removal_policy,
+            key=key,
+            tables=tables,
+            bucket=self.bucket,
+            import_queue=self.import_queue,
+            source_dead_letters=self.import_dead_letter_queue,
         )
         # Named here (SqsEventSource would name the mapping after the queue's generated id).
         self.worker.alias.add_event_source_mapping(
@@ -127,11 +163,33 @@ class ItemsIngest(Construct):
             max_concurrency=settings.worker_max_concurrency,
         )
         self.queue.grant_consume_messages(self.worker.function)
+        self.importer.alias.add_event_source_mapping(
+            "FromImportQueue",
+            event_source_arn=self.import_queue.queue_arn,
+            batch_size=BATCH_SIZE,
+            report_batch_item_failures=True,
+            max_concurrency=settings.import_max_concurrency,
+        )
+        self.import_queue.grant_consume_messages(self.importer.function)
+
+
+def _send_to(function: ServiceFunction, queue: sqs.IQueue) -> None:
+    """sqs:SendMessage on the one queue (grant_send_messages would add the key's ReEncrypt* and
+    GenerateDataKey*; the function's exact KMS statement already covers the key)."""
+    function.function.add_to_role_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn]))
+
+
+def _source_environment(prefix: str, dead_letters: sqs.IQueue, max_receive_count: int) -> dict[str, str]:
+    """The queue a function reads: its receive limit and dead-letter queue (items_runtime/settings.py)."""
+    return {
+        f"{prefix}_MAX_RECEIVE_COUNT": str(max_receive_count),
+        f"{prefix}_DEAD_LETTER_QUEUE_ARN": dead_letters.queue_arn,
+    }
 
 
 class IngestWorker(ServiceFunction):
-    """Validates each upload and imports it into the items table; may read uploads only, and write
-    only ingest jobs and items."""
+    """Phase 1: validates each upload as a stream and sends an accepted one's chunks to the import
+    queue; may read uploads only, update only ingest jobs, and send only to the import queue."""
 
     def __init__(
         self,
@@ -145,11 +203,13 @@ class IngestWorker(ServiceFunction):
         key: kms.IKey,
         tables: ItemsTables,
         bucket: s3.IBucket,
+        source_dead_letters: sqs.IQueue,
+        import_queue: sqs.IQueue,
     ) -> None:
         super().__init__(
             scope,
             construct_id,
-            description=f"items ingest worker: validates and imports uploads ({environment})",
+            description=f"items ingest worker: validates uploads, sends their chunks ({environment})",
             code_dir=RUNTIME_DIR,
             handler=WORKER_HANDLER,
             key=key,
@@ -157,14 +217,68 @@ class IngestWorker(ServiceFunction):
             removal_policy=removal_policy,
             environment={
                 **ingest_environment(settings, tables, bucket),
-                "POWERTOOLS_SERVICE_NAME": "items-ingest",
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                "POWERTOOLS_LOG_LEVEL": "DEBUG" if environment == "dev" else "INFO",
+                "CHUNK_RECORDS": str(settings.chunk_records),
+                "IMPORT_QUEUE_URL": import_queue.queue_url,
+                **_source_environment("INGEST", source_dead_letters, MAX_RECEIVE_COUNT),
+                **_powertools(environment),
             },
             memory_mb=settings.worker_memory_mb,
             timeout=Duration.seconds(settings.worker_timeout_seconds),
         )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                resources=[tables.table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [INGEST_JOB_KEYS]}},
+            )
+        )
+        self.function.add_to_role_policy(_read_uploads(bucket))
+        _send_to(self, import_queue)
+
+
+class IngestImporter(ServiceFunction):
+    """Phase 2: writes one chunk's items at a time, paced to the import's share of the table's write
+    capacity; may read uploads, write items, update ingest jobs, read the table's capacity, and send
+    only to its own queue (the rest of a chunk that needs another invocation)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment: str,
+        settings: IngestConfig,
+        log_retention_days: int,
+        removal_policy: RemovalPolicy,
+        key: kms.IKey,
+        tables: ItemsTables,
+        bucket: s3.IBucket,
+        import_queue: sqs.IQueue,
+        source_dead_letters: sqs.IQueue,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"items ingest importer: writes the chunks of accepted uploads ({environment})",
+            code_dir=RUNTIME_DIR,
+            handler=IMPORTER_HANDLER,
+            key=key,
+            log_retention_days=log_retention_days,
+            removal_policy=removal_policy,
+            environment={
+                "TABLE_NAME": tables.table.table_name,
+                "INGEST_BUCKET_NAME": bucket.bucket_name,
+                "IMPORT_QUEUE_URL": import_queue.queue_url,
+                "IMPORT_WRITE_SHARE": str(settings.import_write_share),
+                "IMPORT_MAX_CONCURRENCY": str(settings.import_max_concurrency),
+                **_source_environment("IMPORT", source_dead_letters, IMPORT_MAX_RECEIVE_COUNT),
+                **_powertools(environment),
+            },
+            memory_mb=settings.import_memory_mb,
+            timeout=Duration.seconds(settings.import_timeout_seconds),
+        )
         table_arn = tables.table.table_arn
+        # The job: its state, and the count of each chunk imported.
         self.function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
@@ -172,20 +286,31 @@ class IngestWorker(ServiceFunction):
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [INGEST_JOB_KEYS]}},
             )
         )
-        # Imported items are written in the transaction that finishes the job.
         self.function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:PutItem"],
+                actions=["dynamodb:BatchWriteItem"],
                 resources=[table_arn],
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [ITEM_KEYS]}},
             )
         )
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:GetObjectVersion"],
-                resources=[bucket.arn_for_objects(f"{UPLOAD_PREFIX}*")],
-            )
-        )
+        # The provisioned write capacity the import paces itself to.
+        self.function.add_to_role_policy(iam.PolicyStatement(actions=["dynamodb:DescribeTable"], resources=[table_arn]))
+        self.function.add_to_role_policy(_read_uploads(bucket))
+        _send_to(self, import_queue)
+
+
+def _read_uploads(bucket: s3.IBucket) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[bucket.arn_for_objects(f"{UPLOAD_PREFIX}*")]
+    )
+
+
+def _powertools(environment: str) -> dict[str, str]:
+    return {
+        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "POWERTOOLS_LOG_LEVEL": "DEBUG" if environment == "dev" else "INFO",
+    }
 
 
 def ingest_environment(settings: IngestConfig, tables: ItemsTables, bucket: s3.IBucket) -> dict[str, str]:

@@ -50,6 +50,9 @@ class ItemsAlarms:
     ingest_worker_errors: cloudwatch.Alarm
     ingest_dead_letters: cloudwatch.Alarm
     ingest_queue_age: cloudwatch.Alarm
+    import_chunk_failures: cloudwatch.Alarm
+    import_dead_letters: cloudwatch.Alarm
+    import_age: cloudwatch.Alarm
 
     def all(self) -> list[cloudwatch.Alarm]:
         return list(astuple(self))
@@ -64,6 +67,7 @@ class ItemsMonitoring(Construct):
         environment: str,
         thresholds: AlarmConfig,
         queue_age_alarm_seconds: int,
+        import_age_alarm_seconds: int,
         key: kms.IKey,
         function: ItemsFunction,
         api: ItemsRestApi,
@@ -77,7 +81,7 @@ class ItemsMonitoring(Construct):
         for email in thresholds.emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
         self._metrics = _Metrics(function, api, tables, ingest)
-        self.alarms = self._alarms(thresholds, queue_age_alarm_seconds)
+        self.alarms = self._alarms(thresholds, queue_age_alarm_seconds, import_age_alarm_seconds)
         self._notify(self.alarms)
         region = Stack.of(self).region
         self.dashboard = self._dashboard(f"items-{environment}-{region}")
@@ -86,7 +90,9 @@ class ItemsMonitoring(Construct):
             f"#dashboards:name={self.dashboard.dashboard_name}"
         )
 
-    def _alarms(self, thresholds: AlarmConfig, queue_age_alarm_seconds: int) -> ItemsAlarms:
+    def _alarms(
+        self, thresholds: AlarmConfig, queue_age_alarm_seconds: int, import_age_alarm_seconds: int
+    ) -> ItemsAlarms:
         m = self._metrics
         return ItemsAlarms(
             function_errors=self._alarm(
@@ -159,6 +165,27 @@ class ItemsMonitoring(Construct):
                 m.ingest.queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Max"),
                 queue_age_alarm_seconds,
                 "Uploads wait too long for the ingest worker (seconds)",
+            ),
+            import_chunk_failures=self._alarm(
+                "ImportChunkFailures",
+                m.importer.metric_errors(period=PERIOD, statistic="Sum"),
+                thresholds.lambda_errors,
+                "Import chunks failed (each is retried, then kept in the import dead-letter queue)",
+            ),
+            import_dead_letters=self._alarm(
+                "ImportDeadLetters",
+                m.ingest.import_dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=PERIOD, statistic="Max"
+                ),
+                1,
+                "Import chunks failed every attempt and their jobs are FAILED: fix the cause, then redrive the "
+                "import dead-letter queue",
+            ),
+            import_age=self._alarm(
+                "ImportAge",
+                m.ingest.import_queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Max"),
+                import_age_alarm_seconds,
+                "Import chunks wait too long (seconds): imports fall behind the capacity they may use",
             ),
         )
 
@@ -243,10 +270,20 @@ class ItemsMonitoring(Construct):
                 period=PERIOD,
                 statistic="Sum",
             )
-            for name in ("UploadAccepted", "UploadRejected", "RecordsImported")
+            for name in ("UploadAccepted", "UploadRejected", "UploadFailed")
+        ]
+        records = [
+            cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=name,
+                dimensions_map={"service": "items-ingest"},
+                period=PERIOD,
+                statistic="Sum",
+            )
+            for name in ("RecordsValidated", "RecordsImported")
         ]
         dashboard.add_widgets(
-            cloudwatch.GraphWidget(title="Uploads accepted / rejected, records imported", left=uploads, width=6),
+            cloudwatch.GraphWidget(title="Uploads accepted / rejected / failed", left=uploads, width=6),
             cloudwatch.GraphWidget(
                 title="Ingest queue",
                 left=[ingest.queue.metric_approximate_number_of_messages_visible(period=PERIOD)],
@@ -265,6 +302,30 @@ class ItemsMonitoring(Construct):
                 width=6,
             ),
         )
+        importer = m.importer
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Records validated / imported", left=records, width=6),
+            cloudwatch.GraphWidget(
+                title="Import chunks waiting, oldest (s)",
+                left=[ingest.import_queue.metric_approximate_number_of_messages_visible(period=PERIOD)],
+                right=[ingest.import_queue.metric_approximate_age_of_oldest_message(period=PERIOD)],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Importer: failed chunks, concurrency, duration (ms)",
+                left=[
+                    importer.metric_errors(period=PERIOD),
+                    importer.metric("ConcurrentExecutions", period=PERIOD, statistic="Maximum"),
+                ],
+                right=[importer.metric_duration(period=PERIOD, statistic="p99")],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Import dead letters",
+                left=[ingest.import_dead_letter_queue.metric_approximate_number_of_messages_visible(period=PERIOD)],
+                width=6,
+            ),
+        )
         return dashboard
 
 
@@ -274,7 +335,7 @@ class _Metrics:
     def __init__(self, function: ItemsFunction, api: ItemsRestApi, tables: ItemsTables, ingest: ItemsIngest) -> None:
         self.alias, self.rest_api, self.table = function.alias, api.rest_api, tables.table
         self.function_dead_letters = function.dead_letter_queue
-        self.worker, self.ingest = ingest.worker.alias, ingest
+        self.worker, self.importer, self.ingest = ingest.worker.alias, ingest.importer.alias, ingest
         self.api_requests = self.rest_api.metric_count(period=PERIOD, statistic="Sum")
         self.api_5xx = self.rest_api.metric_server_error(period=PERIOD, statistic="Sum")
         self.api_4xx = self.rest_api.metric_client_error(period=PERIOD, statistic="Sum")

@@ -139,6 +139,7 @@ class ItemsStack(Stack):
             environment=name,
             thresholds=props.alarms,
             queue_age_alarm_seconds=props.ingest.queue_age_alarm_seconds,
+            import_age_alarm_seconds=props.ingest.import_age_alarm_seconds,
             key=key,
             function=function,
             api=api,
@@ -151,7 +152,12 @@ class ItemsStack(Stack):
         self.release_health = any_alarm(
             self,
             "ReleaseHealth",
-            alarms=[*monitoring.alarms.all(), *self.delivery.alarms, *self.ingest_delivery.alarms],
+            alarms=[
+                *monitoring.alarms.all(),
+                *self.delivery.alarms,
+                *self.ingest_delivery.alarms,
+                *self.import_delivery.alarms,
+            ],
             alarm_name=self.release_health_alarm_name,
             description=f"Any alarm of the items service ({name}) is in ALARM: the pipeline's bake fails on it",
         )
@@ -167,7 +173,7 @@ class ItemsStack(Stack):
         function: ItemsFunction,
         ingest: ItemsIngest,
     ) -> None:
-        """Both functions go out through CodeDeploy, behind the stack's one pair of hooks."""
+        """Every application function goes out through CodeDeploy, behind the stack's one pair of hooks."""
         hooks = DeploymentHooks(
             self,
             "DeploymentHooks",
@@ -203,11 +209,19 @@ class ItemsStack(Stack):
             # whole-API 5xx alarm here would keep a fix from rolling forward during an incident.
             extra_metrics={"NewVersionServerErrors": (server_errors_metric(function), 1)},
         )
-        # The worker's duration alarm allows most of its timeout.
+        # The worker's and the importer's duration alarms allow most of their timeouts: both stop
+        # working at 70 % of it (items_runtime/logic/attempts.py), so only a stuck version reaches 80 %.
         self.ingest_delivery = release(
             "IngestDelivery",
             ingest.worker,
             duration_threshold_ms=props.ingest.worker_timeout_seconds * 800,
+            probe_event=ingest_probe_event(),
+            expected_response=HEALTHY_WORKER_RESPONSE,
+        )
+        self.import_delivery = release(
+            "ImportDelivery",
+            ingest.importer,
+            duration_threshold_ms=props.ingest.import_timeout_seconds * 800,
             probe_event=ingest_probe_event(),
             expected_response=HEALTHY_WORKER_RESPONSE,
         )
@@ -238,6 +252,12 @@ class ItemsStack(Stack):
         CfnOutput(self, "IngestBucketName", value=ingest.bucket.bucket_name, description="Staging bucket of uploads")
         CfnOutput(
             self, "IngestDeadLetterQueueUrl", value=ingest.dead_letter_queue.queue_url, description="Failed uploads"
+        )
+        CfnOutput(
+            self,
+            "ImportDeadLetterQueueUrl",
+            value=ingest.import_dead_letter_queue.queue_url,
+            description="Import chunks that failed every attempt (redrive it to resume their jobs)",
         )
         CfnOutput(self, "FunctionArn", value=function.alias.function_arn, description="The live alias of the function")
         CfnOutput(self, "DashboardUrl", value=monitoring.dashboard_url, description="CloudWatch dashboard")

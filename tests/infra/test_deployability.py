@@ -38,6 +38,7 @@ REQUIRED_EDGES = {
     "function -> logs",
     "function -> environment key",
     "function -> failure queue",
+    "function -> queue",
     "CloudWatch Logs -> log group key",
     "WAF -> log group",
     "pipeline -> action role",
@@ -93,7 +94,7 @@ def test_every_edge_the_system_relies_on_is_found_and_checked(checked: dict[str,
     assert REQUIRED_EDGES - (findings.edges() | wiring) == set()
     counts = Counter(call.edge for call in findings.calls)
     # Every alarm with actions, in every stage, is checked (one call to publish, two for the key).
-    alarms_with_actions = 12 * 4
+    alarms_with_actions = 15 * 4
     assert counts["alarm -> topic"] >= alarms_with_actions * 2 * 3
 
 
@@ -139,7 +140,7 @@ def test_alarms_could_not_notify_without_the_topic_statement_for_cloudwatch(synt
                 ]
 
     denied = _denied_edges(_world_with(synthesized.outdir, drop_statement))
-    assert denied["alarm -> topic"] == 12 * 4 * 2  # every action of every alarm of every stage
+    assert denied["alarm -> topic"] == 15 * 4 * 2  # every action of every alarm of every stage
 
 
 def test_the_old_action_prefix_cannot_use_a_codeconnections_connection(synthesized: Synthesized) -> None:
@@ -176,8 +177,8 @@ def test_a_hook_that_may_not_report_leaves_the_deployment_hanging(synthesized: S
                 ]
 
     denied = _denied_edges(_world_with(synthesized.outdir, no_report))
-    # Both hooks, for both deployment groups, in the four stages.
-    assert denied["hooks -> CodeDeploy codedeploy:PutLifecycleEventHookExecutionStatus"] == 2 * 2 * 4
+    # Both hooks, for the three deployment groups, in the four stages.
+    assert denied["hooks -> CodeDeploy codedeploy:PutLifecycleEventHookExecutionStatus"] == 2 * 3 * 4
 
 
 def test_a_bake_could_not_read_stagings_alarm_without_the_pipeline_roles_statement(synthesized: Synthesized) -> None:

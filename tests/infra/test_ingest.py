@@ -3,6 +3,7 @@ the upload rule, queue and dead-letter queue, the worker's event source, permiss
 progressive delivery."""
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -119,50 +120,157 @@ def test_the_worker_reads_the_queue_through_its_live_alias_with_partial_batch_fa
         assert properties["FunctionName"]["Fn::Join"][1][-1] == ":live"
 
 
-def test_the_worker_may_only_read_uploads_and_write_jobs_and_items(templates: dict[str, dict[str, Any]]) -> None:
+def _actions(statements: list[dict[str, Any]]) -> set[str]:
+    return {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+
+
+def test_the_worker_may_only_read_uploads_update_jobs_and_send_chunks(templates: dict[str, dict[str, Any]]) -> None:
     statements = _statements_of_role(templates["dev"], "IngestWorkerRole")
     table = next(s for s in statements if s["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"])
     assert table["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["INGEST#*"]}}
-    put = next(s for s in statements if s["Action"] == "dynamodb:PutItem")
-    assert put["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ITEM#*"]}}
     read = next(s for s in statements if s["Action"] == ["s3:GetObject", "s3:GetObjectVersion"])
     assert read["Resource"]["Fn::Join"][1][-1] == "/uploads/*"
-    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    send = next(s for s in statements if s["Action"] == "sqs:SendMessage")
+    # The import queue, and the worker's own queue for failed asynchronous invocations.
+    assert sorted(r["Fn::GetAtt"][0][:-8] for r in send["Resource"]) == [
+        "IngestImportQueue",
+        "IngestWorkerDeadLetterQueue",
+    ]
+    actions = _actions(statements)
+    # Phase 1 writes no item: a rejected file leaves nothing behind.
+    assert not {
+        a for a in actions if a.startswith("dynamodb:") and a not in ("dynamodb:GetItem", "dynamodb:UpdateItem")
+    }
     assert not {a for a in actions if a.startswith("s3:") and a not in ("s3:GetObject", "s3:GetObjectVersion")}
-    assert "dynamodb:DeleteItem" not in actions
     api = _statements_of_role(templates["dev"], "FunctionRole")
     signing = [s for s in api if "s3:PutObject" in json.dumps(s["Action"])]
     assert [s["Resource"]["Fn::Join"][1][-1] for s in signing] == ["/uploads/*"]
 
 
-def test_both_functions_get_the_same_ingest_settings(templates: dict[str, dict[str, Any]]) -> None:
+def test_the_importer_may_only_read_uploads_write_items_and_jobs_and_read_the_capacity(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    statements = _statements_of_role(templates["dev"], "IngestImporterRole")
+    jobs = next(s for s in statements if s["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"])
+    assert jobs["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["INGEST#*"]}}
+    items = next(s for s in statements if s["Action"] == "dynamodb:BatchWriteItem")
+    assert items["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ITEM#*"]}}
+    capacity = next(s for s in statements if s["Action"] == "dynamodb:DescribeTable")
+    assert capacity["Resource"]["Fn::GetAtt"][0].startswith("DataTable")
+    read = next(s for s in statements if s["Action"] == ["s3:GetObject", "s3:GetObjectVersion"])
+    assert read["Resource"]["Fn::Join"][1][-1] == "/uploads/*"
+    actions = _actions(statements)
+    assert {a for a in actions if a.startswith("dynamodb:")} == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:DescribeTable",
+    }
+    assert {a for a in actions if a.startswith("sqs:")} == {
+        "sqs:SendMessage",  # the rest of a chunk that needs another invocation
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    }
+    queues = {
+        resource["Fn::GetAtt"][0][:-8]
+        for statement in statements
+        if any(a.startswith("sqs:") for a in _actions([statement]))
+        for resource in (statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]])
+    }
+    # Its own queue, and its queue for failed asynchronous invocations.
+    assert queues == {"IngestImportQueue", "IngestImporterDeadLetterQueue"}
+
+
+def test_the_import_queue_is_encrypted_keeps_chunks_two_weeks_and_redrives_after_five_receives(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    template = templates["prod-eu-west-1"]
+    queue = resource_with_prefix(template, "AWS::SQS::Queue", "IngestImportQueue")["Properties"]
+    dead_letters_id = _logical_id(template, "AWS::SQS::Queue", "IngestImportDeadLetterQueue")
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dead_letters_id, "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    assert queue["KmsMasterKeyId"]["Fn::GetAtt"][0].startswith("Key")
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    importer = resource_with_prefix(template, "AWS::Lambda::Function", "IngestImporterFunction")["Properties"]
+    assert queue["VisibilityTimeout"] == 6 * importer["Timeout"]
+    assert (importer["MemorySize"], importer["Timeout"]) == (512, 300)
+
+
+def test_each_upload_and_each_chunk_gets_an_invocation_of_its_own_up_to_the_configured_concurrency(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    expected = {"dev": (2, 2), "staging": (5, 5), "prod-eu-west-1": (20, 20)}
+    for stage_id, (uploads, chunks) in expected.items():
+        template = templates[stage_id]
+        for prefix, queue, maximum in (
+            ("IngestWorkerLiveFromQueue", "IngestQueue", uploads),
+            ("IngestImporterLiveFromImportQueue", "IngestImportQueue", chunks),
+        ):
+            properties = resource_with_prefix(template, "AWS::Lambda::EventSourceMapping", prefix)["Properties"]
+            assert properties["BatchSize"] == 1
+            assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+            assert properties["ScalingConfig"] == {"MaximumConcurrency": maximum}
+            assert re.fullmatch(f"{queue}[0-9A-F]{{8}}", properties["EventSourceArn"]["Fn::GetAtt"][0])
+            assert properties["FunctionName"]["Fn::Join"][1][-1] == ":live"
+
+
+def test_the_functions_get_the_limits_queues_and_share_of_the_capacity_the_environment_sets(
+    templates: dict[str, dict[str, Any]],
+) -> None:
     template = templates["prod-eu-west-1"]
     worker = resource_with_prefix(template, "AWS::Lambda::Function", "IngestWorkerFunction")["Properties"]
+    importer = resource_with_prefix(template, "AWS::Lambda::Function", "IngestImporterFunction")["Properties"]
     api = resource_with_prefix(template, "AWS::Lambda::Function", "Function")["Properties"]
-    names = ("TABLE_NAME", "INGEST_BUCKET_NAME", "MAX_UPLOAD_BYTES", "MAX_RECORDS", "UPLOAD_URL_EXPIRY_SECONDS")
-    for name in names:
+    for name in ("TABLE_NAME", "INGEST_BUCKET_NAME", "MAX_UPLOAD_BYTES", "MAX_RECORDS", "UPLOAD_URL_EXPIRY_SECONDS"):
         assert worker["Environment"]["Variables"][name] == api["Environment"]["Variables"][name], name
-    assert worker["Environment"]["Variables"]["MAX_RECORDS"] == "99"
-    assert (worker["MemorySize"], worker["Timeout"]) == (1024, 60)
+    variables = worker["Environment"]["Variables"]
+    assert (variables["MAX_UPLOAD_BYTES"], variables["MAX_RECORDS"], variables["CHUNK_RECORDS"]) == (
+        str(1024**3),
+        "1000000",
+        "1000",
+    )
+    assert (worker["MemorySize"], worker["Timeout"]) == (1769, 900)
+    assert variables["IMPORT_QUEUE_URL"] == importer["Environment"]["Variables"]["IMPORT_QUEUE_URL"]
+    assert variables["INGEST_MAX_RECEIVE_COUNT"] == "3"
+    assert variables["INGEST_DEAD_LETTER_QUEUE_ARN"]["Fn::GetAtt"][0].startswith("IngestDeadLetterQueue")
+    own = importer["Environment"]["Variables"]
+    assert (own["IMPORT_WRITE_SHARE"], own["IMPORT_MAX_CONCURRENCY"], own["IMPORT_MAX_RECEIVE_COUNT"]) == (
+        "0.5",
+        "20",
+        "5",
+    )
+    assert own["IMPORT_DEAD_LETTER_QUEUE_ARN"]["Fn::GetAtt"][0].startswith("IngestImportDeadLetterQueue")
 
 
-def test_the_worker_is_released_progressively_behind_its_own_probe(templates: dict[str, dict[str, Any]]) -> None:
+@pytest.mark.parametrize(
+    ("group", "function", "duration_ms"),
+    [("IngestDelivery", "IngestWorker", 900 * 800), ("ImportDelivery", "IngestImporter", 300 * 800)],
+    ids=["worker", "importer"],
+)
+def test_the_worker_and_the_importer_are_released_progressively_behind_their_own_probe(
+    templates: dict[str, dict[str, Any]], group: str, function: str, duration_ms: int
+) -> None:
     template = templates["staging"]
-    group = resource_with_prefix(template, "AWS::CodeDeploy::DeploymentGroup", "IngestDeliveryDeploymentGroup")
-    assert group["Properties"]["DeploymentConfigName"] == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
-    assert len(group["Properties"]["AlarmConfiguration"]["Alarms"]) == 3
+    deployment = resource_with_prefix(template, "AWS::CodeDeploy::DeploymentGroup", f"{group}DeploymentGroup")
+    assert deployment["Properties"]["DeploymentConfigName"] == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+    assert len(deployment["Properties"]["AlarmConfiguration"]["Alarms"]) == 3
     hook = resource_with_prefix(template, "AWS::Lambda::Function", "DeploymentHooksPreTrafficHookFunction")
     variables = hook["Properties"]["Environment"]["Variables"]
     (target,) = [
         json.loads(rendered(v))
         for k, v in variables.items()
-        if k.startswith("DEPLOYMENT_TARGET_") and "IngestDelivery" in json.dumps(v)
+        if k.startswith("DEPLOYMENT_TARGET_") and f"{group}DeploymentGroup" in json.dumps(v)
     ]
-    assert target["version_arn"].startswith("<IngestWorkerFunctionCurrentVersion")
+    assert target["version_arn"].startswith(f"<{function}FunctionCurrentVersion")
     assert target["probe_event"] == ingest_probe_event()
     assert target["expected_response"] == HEALTHY_WORKER_RESPONSE
-    duration = resource_with_prefix(template, "AWS::CloudWatch::Alarm", "IngestDeliveryNewVersionDurationP99")
-    assert duration["Properties"]["Threshold"] == 48_000
+    duration = resource_with_prefix(template, "AWS::CloudWatch::Alarm", f"{group}NewVersionDurationP99")
+    assert duration["Properties"]["Threshold"] == duration_ms
 
 
 def test_ingest_alarms_reach_the_operations_topic(templates: dict[str, dict[str, Any]]) -> None:
@@ -173,3 +281,25 @@ def test_ingest_alarms_reach_the_operations_topic(templates: dict[str, dict[str,
     assert dead["Dimensions"][0]["Value"]["Fn::GetAtt"][0].startswith("IngestDeadLetterQueue")
     for alarm in (age, dead):
         assert alarm["AlarmActions"][0]["Ref"].startswith("OperationsAlarmTopic")
+
+
+def test_import_alarms_watch_failed_chunks_dead_letters_and_waiting_chunks(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    template = templates["prod-eu-west-1"]
+    age = resource_with_prefix(template, "AWS::CloudWatch::Alarm", "OperationsImportAge")["Properties"]
+    assert (age["MetricName"], age["Threshold"]) == ("ApproximateAgeOfOldestMessage", 21_600)
+    assert age["Dimensions"][0]["Value"]["Fn::GetAtt"][0].startswith("IngestImportQueue")
+    dead = resource_with_prefix(template, "AWS::CloudWatch::Alarm", "OperationsImportDeadLetters")["Properties"]
+    assert dead["Dimensions"][0]["Value"]["Fn::GetAtt"][0].startswith("IngestImportDeadLetterQueue")
+    failures = resource_with_prefix(template, "AWS::CloudWatch::Alarm", "OperationsImportChunkFailures")["Properties"]
+    assert (failures["MetricName"], failures["Threshold"]) == ("Errors", 1)
+    dimensions = {d["Name"]: json.dumps(d["Value"]) for d in failures["Dimensions"]}
+    assert "IngestImporterFunction" in dimensions["Resource"]
+    assert ":live" in dimensions["Resource"]
+    for alarm in (age, dead, failures):
+        assert alarm["AlarmActions"][0]["Ref"].startswith("OperationsAlarmTopic")
+    _, dashboard = next(iter(resources_of(template, "AWS::CloudWatch::Dashboard").items()))
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for title in ("Records validated / imported", "Import chunks waiting", "Import dead letters"):
+        assert title in body, title

@@ -142,8 +142,8 @@ def test_function_is_published_behind_the_live_alias(templates: dict[str, dict[s
         alias = resource_with_prefix(template, "AWS::Lambda::Alias", "FunctionLive")
         assert alias["Properties"]["Name"] == "live"
         assert "Fn::GetAtt" in alias["Properties"]["FunctionVersion"]
-        # The API function and the worker; the deployment hooks are not released.
-        assert len(resources_of(template, "AWS::Lambda::Version")) == 2
+        # The API function, the ingest worker and the importer; the deployment hooks are not released.
+        assert len(resources_of(template, "AWS::Lambda::Version")) == 3
 
 
 def test_prod_alias_keeps_provisioned_concurrency_that_scales(templates: dict[str, dict[str, Any]]) -> None:
@@ -470,6 +470,9 @@ def test_alarms_cover_function_api_table_and_dead_letters(templates: dict[str, d
         "IngestWorkerErrors",
         "IngestDeadLetters",
         "IngestQueueAge",
+        "ImportChunkFailures",
+        "ImportDeadLetters",
+        "ImportAge",
     }
     _, topic = only_resource(templates["prod-eu-west-1"], "AWS::SNS::Topic")
     assert "KmsMasterKeyId" in topic["Properties"]
@@ -513,8 +516,8 @@ def test_log_groups_are_encrypted_and_kept_per_environment(templates: dict[str, 
     expected = {"dev": 14, "staging": 30, "prod-eu-west-1": 365, "prod-eu-central-1": 365}
     for stage_id, days in expected.items():
         groups = resources_of(templates[stage_id], "AWS::Logs::LogGroup")
-        # function, worker, API access, WAF (outside dev), the shared hooks and the synthetic traffic
-        assert len(groups) == (6 if stage_id == "dev" else 7)
+        # function, worker, importer, API access, WAF (outside dev), the shared hooks and the synthetic traffic
+        assert len(groups) == (7 if stage_id == "dev" else 8)
         for group in groups.values():
             assert group["Properties"]["RetentionInDays"] == days
             assert "KmsKeyId" in group["Properties"]
@@ -529,6 +532,7 @@ def test_outputs_name_what_operators_and_clients_need(templates: dict[str, dict[
         "TableName",
         "IngestBucketName",
         "IngestDeadLetterQueueUrl",
+        "ImportDeadLetterQueueUrl",
         "FunctionArn",
         "DashboardUrl",
         "AlarmTopicArn",

@@ -83,7 +83,7 @@ def test_every_application_function_is_reached_only_through_a_codedeploy_managed
         versions = resources_of(template, "AWS::Lambda::Version")
         aliases = resources_of(template, "AWS::Lambda::Alias")
         applications = [f for f in resources_of(template, "AWS::Lambda::Function") if not _is_hook(f)]
-        assert len(applications) == 2, stage_id
+        assert len(applications) == 3, stage_id  # the API function, the ingest worker, the importer
         for function_id in applications:
             (alias,) = [
                 a
@@ -103,7 +103,7 @@ def test_hooks_are_shared_plain_functions_without_a_release_of_their_own(
     for stage_id, template in templates.items():
         hooks = [f for f in resources_of(template, "AWS::Lambda::Function") if _is_hook(f)]
         assert len(hooks) == 3, stage_id
-        assert len(_groups(template)) == 2, "one deployment group per application function, none for hooks"
+        assert len(_groups(template)) == 3, "one deployment group per application function, none for hooks"
         assert len(resources_of(template, "AWS::CodeDeploy::Application")) == 1
         versioned = {
             _ref(v["Properties"]["FunctionName"]) for v in resources_of(template, "AWS::Lambda::Version").values()
@@ -113,13 +113,13 @@ def test_hooks_are_shared_plain_functions_without_a_release_of_their_own(
             assert group["Properties"]["ApplicationName"]["Ref"].startswith("DeploymentHooksApplication")
 
 
-def test_both_deployment_groups_use_the_same_pair_of_hooks(templates: dict[str, dict[str, Any]]) -> None:
+def test_every_deployment_group_uses_the_same_pair_of_hooks(templates: dict[str, dict[str, Any]]) -> None:
     for template in templates.values():
         updates = [
             a["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
             for a in resources_of(template, "AWS::Lambda::Alias").values()
         ]
-        assert len(updates) == 2
+        assert len(updates) == 3
         assert {_ref(u["BeforeAllowTrafficHook"]) for u in updates} == {
             next(f for f in resources_of(template, "AWS::Lambda::Function") if f.startswith(HOOKS[0]))
         }
@@ -133,7 +133,9 @@ def test_asynchronous_settings_sit_on_the_qualifier_callers_invoke(templates: di
             if config_id.startswith(HOOKS):
                 assert qualifier == "$LATEST", config_id  # CodeDeploy calls hooks unqualified
             else:
-                assert _ref(qualifier["Fn::Select"][1]["Fn::Split"][1]).startswith(("FunctionLive", "IngestWorkerLive"))
+                assert _ref(qualifier["Fn::Select"][1]["Fn::Split"][1]).startswith(
+                    ("FunctionLive", "IngestWorkerLive", "IngestImporterLive")
+                )
 
 
 def test_items_deployment_config_follows_the_environment(templates: dict[str, dict[str, Any]]) -> None:
@@ -203,7 +205,11 @@ def test_the_pre_traffic_hook_probes_each_new_version_and_orders_traffic_for_its
 ) -> None:
     for template in templates.values():
         targets = [json.loads(re.sub(r"<([A-Za-z0-9]+)>", r"\1", t)) for t in _targets(template, HOOKS[0])]
-        assert {t["group"][:-8] for t in targets} == {"DeliveryDeploymentGroup", "IngestDeliveryDeploymentGroup"}
+        assert {t["group"][:-8] for t in targets} == {
+            "DeliveryDeploymentGroup",
+            "IngestDeliveryDeploymentGroup",
+            "ImportDeliveryDeploymentGroup",
+        }
         strategy = _items_group(template)["Properties"]["DeploymentConfigName"]
         first_share, interval = PREDEFINED_SHIFTS[strategy]
         for target in targets:
@@ -238,7 +244,7 @@ def test_hooks_may_read_the_deployment_and_invoke_exactly_what_they_release(
             if "codedeploy:GetDeployment" in s["Action"]
             for resource in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
         ]
-        assert len(reads) == 2, hook
+        assert len(reads) == 3, hook
         assert all("deploymentgroup:" in json.dumps(r) for r in reads)
     invoked = {
         _ref(resource)
@@ -248,13 +254,14 @@ def test_hooks_may_read_the_deployment_and_invoke_exactly_what_they_release(
     }
     assert any(i.startswith("FunctionCurrentVersion") for i in invoked)
     assert any(i.startswith("IngestWorkerFunctionCurrentVersion") for i in invoked)
+    assert any(i.startswith("IngestImporterFunctionCurrentVersion") for i in invoked)
     assert any(i.startswith("DeploymentHooksSyntheticTrafficFunction") for i in invoked)
     traffic_invokes = [
         json.dumps(s["Resource"])
         for s in _role_statements(template, HOOKS[2])
         if s["Action"] == "lambda:InvokeFunction"
     ]
-    assert sum(r.count(':live"') for r in traffic_invokes) == 2
+    assert sum(r.count(':live"') for r in traffic_invokes) == 3
 
 
 def test_hook_updates_land_before_the_traffic_shift_starts(templates: dict[str, dict[str, Any]]) -> None:

@@ -1,6 +1,7 @@
 """Integration tests: the real handlers with real boto3 clients against moto on 127.0.0.1, whose
 resources come from the synthesized dev template."""
 
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -8,8 +9,8 @@ from typing import Any
 import pytest
 
 from tests.synth_fixtures import Synthesized
-from tools.emulator import ItemsResources, client_environment, create_items_resources, start_moto
-from tools.local_api import make_server, start_worker
+from tools.emulator import ItemsResources, client, client_environment, create_items_resources, start_moto
+from tools.local_api import make_server, start_workers
 
 TOKEN = "local-test-token"  # noqa: S105 - the local stand-in for a Cognito token
 API_KEY = "local-test-api-key"
@@ -20,7 +21,11 @@ def moto_endpoint() -> Iterator[str]:
     server, endpoint = start_moto()
     yield endpoint
     server.terminate()
-    server.wait(timeout=10)
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # a loaded machine: do not leave it behind
+        server.kill()
+        server.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -67,25 +72,55 @@ def ingest_worker(items_resources: ItemsResources, monkeypatch: pytest.MonkeyPat
     dependencies.clear()
 
 
+@pytest.fixture
+def ingest_importer(items_resources: ItemsResources, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The importer's handler wired to the emulated resources exactly as the stack wires it."""
+    for name, value in {
+        **items_resources.importer_environment,
+        **client_environment(items_resources.endpoint),
+    }.items():
+        monkeypatch.setenv(name, value)
+    from items_runtime import importer as handler
+    from items_runtime.wiring import importer as dependencies
+
+    dependencies.clear()
+    yield handler
+    dependencies.clear()
+
+
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 @pytest.fixture
 def serve(
-    ingest_worker: Any, items_resources: ItemsResources, synthesized: Synthesized
+    ingest_worker: Any, ingest_importer: Any, items_resources: ItemsResources, synthesized: Synthesized
 ) -> Iterator[Callable[[Handler], str]]:
-    """Serves a handler as the local API does (behind the dev template's API Gateway front door, with the
-    worker polling the ingest queue); returns its URL."""
+    """Serves a handler as the local API does (behind the dev template's API Gateway front door, the worker
+    polling the ingest queue and the importer the import queue); returns its URL."""
+    # Room for an upload's import: dev's 2 write units a second pace even one record over two seconds.
+    roomy = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 1_000}
+    client("dynamodb", items_resources.endpoint).update_table(
+        TableName=items_resources.table_name,
+        ProvisionedThroughput=roomy,
+        GlobalSecondaryIndexUpdates=[
+            {"Update": {"IndexName": items_resources.list_index_name, "ProvisionedThroughput": roomy}}
+        ],
+    )
     stops: list[Callable[[], None]] = []
 
     def start(handler: Handler) -> str:
         server = make_server(handler, TOKEN, synthesized.stage_template("dev"), api_key=API_KEY)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
-        stop_worker = start_worker(
-            items_resources.endpoint, items_resources.ingest_queue_url, ingest_worker.lambda_handler
+        queues = (items_resources.ingest_queue_url, items_resources.import_queue_url)
+        stop_workers = start_workers(
+            items_resources.endpoint,
+            [
+                (queue, function.lambda_handler, items_resources.batch_sizes[queue])
+                for queue, function in zip(queues, (ingest_worker, ingest_importer), strict=True)
+            ],
         )
-        stops.extend([stop_worker, server.shutdown, lambda: thread.join(timeout=10)])
+        stops.extend([stop_workers, server.shutdown, lambda: thread.join(timeout=10)])
         host, port = server.server_address[:2]
         return f"http://{host}:{port}/api/"
 

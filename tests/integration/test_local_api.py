@@ -131,7 +131,7 @@ def test_an_upload_is_imported_over_http(local_api: str) -> None:
     job: dict[str, Any] = {}
     while time.monotonic() < deadline:
         job = _request(local_api + f"ingest/{ticket['id']}")[1]
-        if job["status"] not in ("PENDING", "VALIDATING"):
+        if job["status"] not in ("PENDING", "VALIDATING", "IMPORTING"):
             break
         time.sleep(0.2)
     assert (job["status"], job["imported"]) == ("ACCEPTED", 1)

@@ -1,6 +1,11 @@
-"""The benchmark's own logic (never its timings): how the pipeline's critical path is counted."""
+"""The benchmark's own logic (never its timings): how the pipeline's critical path is counted, how the
+import's write rate is read from its batch writes, and the files the import figures use."""
+
+import json
+from pathlib import Path
 
 from tools.bench import lead_time
+from tools.bench.importing import jsonl_record, write_csv, write_jsonl, write_rates
 from tools.bench.run import Figure, path_of
 
 
@@ -145,3 +150,26 @@ def test_the_timeline_draws_a_bar_per_step_and_the_window_where_the_run_waits() 
     assert svg.rstrip().endswith("</svg>")
     assert svg.count("<title>dev: deploy + shift") == 1
     assert "prod waits for its deployment window here (not counted)" in svg
+
+
+def test_the_import_write_rate_is_read_over_the_span_and_in_the_busiest_window() -> None:
+    # Two importers, 25 items a batch: one every 0.25 s each, the second half a period later.
+    writes = [(t * 0.25, 25) for t in range(9)] + [(t * 0.25 + 0.125, 25) for t in range(8)]
+    overall, peak = write_rates(writes)
+    assert overall == 16 * 25 / 2.0
+    assert peak == 8 * 25
+
+
+def test_a_burst_shows_in_the_busiest_window_and_not_in_the_overall_rate() -> None:
+    writes = [(0.0, 25), (5.0, 25), (5.1, 25), (5.2, 25), (5.3, 25), (10.0, 25)]
+    overall, peak = write_rates(writes)
+    assert (overall, peak) == (12.5, 100)
+
+
+def test_the_bench_files_hold_valid_records(tmp_path: Path) -> None:
+    assert write_jsonl(tmp_path / "a.jsonl", records=2000) == 2000
+    lines = (tmp_path / "a.jsonl").read_bytes().splitlines()
+    assert len(lines) == 2000
+    assert json.loads(lines[1999]) == json.loads(jsonl_record(1999))
+    write_csv(tmp_path / "a.csv", 100)
+    assert (tmp_path / "a.csv").read_bytes().startswith(b"name,description,quantity\r\n")

@@ -174,6 +174,48 @@ def test_custom_domain_certificate_must_be_an_acm_arn() -> None:
     )
 
 
+def test_uploads_default_to_a_gibibyte_and_a_million_records_in_every_environment() -> None:
+    for env in parse_config(_default()).ordered_environments:
+        assert (env.ingest.max_upload_bytes, env.ingest.max_records) == (1024**3, 1_000_000), env.name
+
+
+def test_an_upload_may_not_exceed_what_one_presigned_put_takes() -> None:
+    message = _error(_with("environments.prod.ingest.max_upload_bytes", 6 * 1024**3))
+    assert "environments.prod.ingest.max_upload_bytes: 6442450944: input should be less than or equal to" in message
+
+
+def test_an_upload_the_worker_could_not_validate_in_its_time_stops_synth_naming_the_keys() -> None:
+    raw = _with("environments.staging.ingest.worker_timeout_seconds", 60)
+    message = _error(raw)
+    assert "environments.staging.ingest: max_upload_bytes, worker_timeout_seconds, worker_memory_mb:" in message
+    assert "validating 1073741824 bytes may take 215 s at 1769 MB" in message
+
+
+def test_a_smaller_worker_validates_proportionally_slower() -> None:
+    raw = _with("environments.dev.ingest.worker_memory_mb", 512)
+    assert "may take 742 s at 512 MB" in _error(raw)
+    raw["environments"]["dev"]["ingest"]["max_upload_bytes"] = 100 * 1024**2
+    assert parse_config(raw).environments["dev"].ingest.worker_memory_mb == 512
+
+
+def test_an_upload_may_make_at_most_ten_thousand_chunks() -> None:
+    raw = _with("environments.prod.ingest.max_records", 10_000_000)
+    assert parse_config(raw).environments["prod"].ingest.chunk_records == 1000  # 10,000 chunks: the most
+    raw["environments"]["prod"]["ingest"]["chunk_records"] = 999
+    message = _error(raw)
+    assert "environments.prod.ingest: max_records, chunk_records: an upload of 10000000 records" in message
+    assert "makes 10011 chunks of 999; at most 10000" in message
+
+
+def test_the_import_share_of_the_write_capacity_is_a_fraction() -> None:
+    assert "import_write_share: 0: input should be greater than 0" in _error(
+        _with("environments.dev.ingest.import_write_share", 0)
+    )
+    assert "import_write_share: 1.5: input should be less than or equal to 1" in _error(
+        _with("environments.dev.ingest.import_write_share", 1.5)
+    )
+
+
 def test_wrong_type_names_the_value() -> None:
     message = _error(_with("environments.dev.function.memory_mb", "lots"))
     assert "environments.dev.function.memory_mb: 'lots': input should be a valid integer" in message

@@ -153,6 +153,61 @@ def test_an_event_source_on_the_unqualified_function_is_a_problem() -> None:
     assert any("not the function's live alias" in p.message for p in findings.problems)
 
 
+def _sender(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    """A function given a KMS-encrypted queue's URL, whose role holds these statements."""
+    return {
+        "Role": ROLE,
+        "Policy": {
+            "Type": "AWS::IAM::Policy",
+            "Properties": {"Roles": [{"Ref": "Role"}], "PolicyDocument": {"Statement": statements}},
+        },
+        "Key": {
+            "Type": "AWS::KMS::Key",
+            "Properties": {
+                "KeyPolicy": {
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        }
+                    ]
+                }
+            },
+        },
+        "Chunks": {"Type": "AWS::SQS::Queue", "Properties": {"KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}}},
+        "Fn": {
+            **_function(),
+            "Properties": {
+                **_function()["Properties"],
+                "Environment": {"Variables": {"IMPORT_QUEUE_URL": {"Ref": "Chunks"}}},
+            },
+        },
+    }
+
+
+def test_a_function_given_a_queue_url_must_be_allowed_to_send_to_it_and_use_its_key() -> None:
+    send = {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["Chunks", "Arn"]}}
+    findings = _check(_sender([send]))
+    denied = sorted(call.request.action for call, _ in findings.denied() if call.edge == "function -> queue")
+    # SQS encrypts each message with a data key of the queue's key, under the sender's identity.
+    assert denied == ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
+def test_a_function_allowed_to_send_and_to_use_the_key_may_send() -> None:
+    send = {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["Chunks", "Arn"]}}
+    key = {
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": {"Fn::GetAtt": ["Key", "Arn"]},
+    }
+    findings = _check(_sender([send, key]))
+    sends = [call for call in findings.calls if call.edge == "function -> queue"]
+    assert [call.request.action for call in sends] == ["sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"]
+    assert [call for call, _ in findings.denied() if call.edge == "function -> queue"] == []
+
+
 def test_access_logs_into_a_kms_encrypted_bucket_are_a_problem() -> None:
     findings = _check(
         {

@@ -7,6 +7,7 @@ compare with, or a model) has none, and its `met` is null. results.json also kee
 machine (CPU count, load) the figures were measured on."""
 
 import json
+import math
 import os
 import platform
 import statistics
@@ -450,8 +451,33 @@ def _machine() -> dict[str, Any]:
     }
 
 
+# --- 6. bulk import -------------------------------------------------------------------------------
+
+
+def _figures(measured: list[Any]) -> list[Figure]:
+    """The import's figures: each is met when its own condition holds (a floor, a bound, an outcome)."""
+    return [
+        Figure(m.name, list(m.samples or [m.value]), m.unit, m.target, math.inf, m.detail, holds=m.met)
+        for m in measured
+    ]
+
+
+def import_validation() -> list[Figure]:
+    from tools.bench import importing
+
+    return _figures(importing.validation(REPETITIONS))
+
+
+def import_pipeline(outdir: Path) -> list[Figure]:
+    from tools.bench import importing
+
+    (template,) = sorted((outdir / "assembly-Pipeline-dev").glob("*.template.json"))
+    return _figures(importing.pipeline(json.loads(template.read_text())))
+
+
 def main(argv: list[str]) -> int:
-    """`python -m tools.bench.run` measures every figure; `... cold_starts` only the named groups."""
+    """`python -m tools.bench.run` measures every figure; `... cold_starts` (or `validation`, `import`, ...)
+    only the named groups."""
     started = time.perf_counter()
     machine_before = _machine()
     figures: list[Figure] = []
@@ -477,6 +503,8 @@ def main(argv: list[str]) -> int:
             "critical_path": lambda: critical_path(synthesized()),
             "sizes": lambda: sizes(synthesized()),
             "test_suite": test_suite,
+            "validation": import_validation,
+            "import": lambda: import_pipeline(synthesized()),
         }
         selected = set(argv[1:]) or set(groups)
         unknown = selected - set(groups)

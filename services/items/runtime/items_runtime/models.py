@@ -162,7 +162,7 @@ class ItemPage(_Model):
 
 
 IngestFormat = Literal["jsonl", "csv"]
-IngestStatus = Literal["PENDING", "VALIDATING", "ACCEPTED", "REJECTED", "EXPIRED"]
+IngestStatus = Literal["PENDING", "VALIDATING", "IMPORTING", "ACCEPTED", "REJECTED", "FAILED", "EXPIRED"]
 # What a client sends as the upload's Content-Type (the presigned URL is signed for it).
 INGEST_CONTENT_TYPES: dict[str, str] = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 
@@ -197,15 +197,20 @@ class IngestTicket(_Model):
 
 
 class RecordError(_Model):
-    """One invalid record: its line in the file (1 = the first line, the header in CSV) and why."""
+    """One problem of an invalid record: its line in the file (1 = the first line, the header in CSV), the
+    field at fault (none when the record as a whole is unreadable) and why."""
 
     line: int
+    field: str | None = None
     message: str
 
 
 class IngestJob(_Model):
-    """An upload and its outcome: PENDING until the file arrives, VALIDATING while the worker reads it,
-    then ACCEPTED (every record imported) or REJECTED (nothing imported, `reason` says why); EXPIRED
+    """An upload and its outcome. PENDING until the file arrives; VALIDATING while the whole file is
+    checked (nothing is written); IMPORTING while its chunks are written (`records` in the file,
+    `imported` so far, `chunks_done` of `chunks_total`); then ACCEPTED (every record imported),
+    REJECTED (nothing imported, `reason` and `errors` say why) or FAILED (a step failed every attempt:
+    `reason` says what, `imported` what is in the table, `resume` how an operator resumes it). EXPIRED
     when the upload URL expired before a file arrived."""
 
     id: str
@@ -218,7 +223,10 @@ class IngestJob(_Model):
     records: int | None = None
     imported: int | None = None
     invalid_records: int | None = None
+    chunks_total: int | None = None
+    chunks_done: int | None = None
     reason: str | None = None
+    resume: str | None = None
     errors: list[RecordError] = Field(default_factory=list)
 
 

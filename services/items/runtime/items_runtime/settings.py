@@ -83,14 +83,70 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class SourceQueue:
+    """The queue a function's event source reads: after how many receives a message goes to its
+    dead-letter queue, and which that is (a job whose message fails its last attempt says so)."""
+
+    max_receive_count: int
+    dead_letter_queue_arn: str
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str], prefix: str) -> SourceQueue:
+        count, arn = f"{prefix}_MAX_RECEIVE_COUNT", f"{prefix}_DEAD_LETTER_QUEUE_ARN"
+        values = _required(environ, count, arn)
+        return cls(int(values[count]), values[arn])
+
+
+@dataclass(frozen=True)
 class WorkerSettings:
-    """The ingest worker function."""
+    """The ingest worker function (phase 1: validate an upload, send its chunks)."""
 
     ingest: IngestSettings
+    chunk_records: int
+    import_queue_url: str
+    source: SourceQueue
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> WorkerSettings:
-        return cls(ingest=IngestSettings.from_environment(environ))
+        values = _required(environ, "CHUNK_RECORDS", "IMPORT_QUEUE_URL")
+        return cls(
+            ingest=IngestSettings.from_environment(environ),
+            chunk_records=int(values["CHUNK_RECORDS"]),
+            import_queue_url=values["IMPORT_QUEUE_URL"],
+            source=SourceQueue.from_environment(environ, "INGEST"),
+        )
+
+
+@dataclass(frozen=True)
+class ImporterSettings:
+    """The importer function (phase 2: write one chunk's items, paced to a share of the table's capacity)."""
+
+    table_name: str
+    bucket_name: str
+    import_queue_url: str
+    # The import's share of the table's write capacity, split between at most this many importers.
+    write_share: float
+    max_concurrency: int
+    source: SourceQueue
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> ImporterSettings:
+        values = _required(
+            environ,
+            "TABLE_NAME",
+            "INGEST_BUCKET_NAME",
+            "IMPORT_QUEUE_URL",
+            "IMPORT_WRITE_SHARE",
+            "IMPORT_MAX_CONCURRENCY",
+        )
+        return cls(
+            table_name=values["TABLE_NAME"],
+            bucket_name=values["INGEST_BUCKET_NAME"],
+            import_queue_url=values["IMPORT_QUEUE_URL"],
+            write_share=float(values["IMPORT_WRITE_SHARE"]),
+            max_concurrency=int(values["IMPORT_MAX_CONCURRENCY"]),
+            source=SourceQueue.from_environment(environ, "IMPORT"),
+        )
 
 
 def cors_origins(environ: Mapping[str, str] = os.environ) -> tuple[str, ...]:
@@ -106,3 +162,8 @@ def api_settings() -> ApiSettings:
 @cache
 def worker_settings() -> WorkerSettings:
     return WorkerSettings.from_environment(os.environ)
+
+
+@cache
+def importer_settings() -> ImporterSettings:
+    return ImporterSettings.from_environment(os.environ)

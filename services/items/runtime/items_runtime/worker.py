@@ -1,7 +1,9 @@
-"""Lambda entry point of the ingest worker: a batch of SQS messages, each an S3 "Object Created"
-event from EventBridge. Each message is handled on its own; one that fails (storage or S3 trouble)
-is reported back to SQS for a retry without failing the rest of the batch, and lands in the
-dead-letter queue after its last attempt. Messages that are not uploads are acknowledged and logged."""
+"""Lambda entry point of the ingest worker (phase 1): a batch of SQS messages, each an S3 "Object
+Created" event from EventBridge. Each upload is validated as a stream and either rejected or handed
+to the importer as chunks on the import queue. A message that fails (S3, the table or the queue in
+trouble, time running out) is reported back to SQS for a retry without failing the rest of the
+batch; on its last attempt the job is marked FAILED with how to resume it, and the message goes to
+the ingest dead-letter queue. Messages that are not uploads are acknowledged and logged."""
 
 from typing import Any
 
@@ -11,29 +13,74 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .data.uploads import upload_from_message
-from .logic.importing import ingest
+from .data.uploads import Upload, upload_from_message
+from .logic.attempts import Deadline, describe, is_last_attempt, redrive_command, redrive_hint
+from .logic.importing import Limits, ingest
+from .logic.items import now
 from .observability import logger, metrics, tracer
 from .settings import worker_settings
 from .wiring import worker as deps
 
 processor = BatchProcessor(event_type=EventType.SQS)
-_OUTCOME_METRICS = {"accepted": "UploadAccepted", "rejected": "UploadRejected"}
+_OUTCOME_METRICS = {"importing": "ImportStarted", "rejected": "UploadRejected"}
 
 
 @tracer.capture_method
-def handle_message(record: SQSRecord) -> str:
-    settings = worker_settings().ingest
-    upload = upload_from_message(record.body, settings.bucket_name, settings.upload_prefix)
+def handle_message(record: SQSRecord, lambda_context: LambdaContext) -> str:
+    settings = worker_settings()
+    upload = upload_from_message(record.body, settings.ingest.bucket_name, settings.ingest.upload_prefix)
     if upload is None:
         logger.warning("ignored a message that is not an upload to the staging bucket", message_id=record.message_id)
         return "ignored"
-    outcome, imported = ingest(upload, jobs=deps.jobs(), reader=deps.reader(), settings=settings)
-    logger.info("upload handled", ingest_id=upload.job_id, outcome=outcome, imported=imported, size=upload.size)
-    if outcome in _OUTCOME_METRICS:
-        metrics.add_metric(name=_OUTCOME_METRICS[outcome], unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name="RecordsImported", unit=MetricUnit.Count, value=imported)
-    return outcome
+    deadline = Deadline(lambda_context.get_remaining_time_in_millis())
+    limits = Limits(settings.ingest.max_upload_bytes, settings.ingest.max_records, settings.chunk_records)
+    try:
+        result = ingest(
+            upload,
+            jobs=deps.jobs(),
+            reader=deps.reader(),
+            chunks=deps.chunks(),
+            limits=limits,
+            out_of_time=deadline.passed,
+        )
+    except Exception as error:
+        _give_up_if_last_attempt(record, upload, error)
+        raise
+    logger.info(
+        "upload handled",
+        ingest_id=upload.job_id,
+        outcome=result.outcome,
+        records=result.records,
+        chunks=result.chunks,
+        size=upload.size,
+    )
+    if result.outcome in _OUTCOME_METRICS:
+        metrics.add_metric(name=_OUTCOME_METRICS[result.outcome], unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="RecordsValidated", unit=MetricUnit.Count, value=result.records)
+    return result.outcome
+
+
+def _give_up_if_last_attempt(record: SQSRecord, upload: Upload, error: Exception) -> None:
+    source = worker_settings().source
+    attempt = int(record.attributes.approximate_receive_count or 1)
+    if not is_last_attempt(attempt, source.max_receive_count):
+        logger.warning("upload failed, SQS retries it", ingest_id=upload.job_id, attempt=attempt, error=describe(error))
+        return
+    reason = f"the upload failed {attempt} attempts ({describe(error)}); nothing new was written"
+    resume = redrive_hint("ingest", "IngestDeadLetterQueueUrl", "the upload is validated again")
+    try:
+        marked = deps.jobs().fail(upload.job_id, version=upload.version, reason=reason, resume=resume, now=now())
+    except Exception:
+        logger.exception("could not mark the job FAILED", ingest_id=upload.job_id)
+        return
+    logger.error(
+        "upload failed its last attempt",
+        ingest_id=upload.job_id,
+        marked_failed=marked,
+        reason=reason,
+        redrive=redrive_command(source.dead_letter_queue_arn, record.event_source_arn),
+    )
+    metrics.add_metric(name="UploadFailed", unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,23 +48,34 @@ def upload_from_message(body: str, bucket_name: str, upload_prefix: str) -> Uplo
     return Upload(bucket=bucket_name, key=key, job_id=match.group(1), version=str(version), size=size)
 
 
+# Blocks of this size keep a streamed read's memory small and its request count low.
+BLOCK_BYTES = 1 << 20
+
+
 class S3UploadReader:
     def __init__(self, client: Any) -> None:
         self._client = client
 
-    def read(self, upload: Upload, max_bytes: int) -> bytes | None:
-        """At most max_bytes + 1 bytes of the upload (enough to tell it is too large); None when the
-        object is gone."""
-        if upload.size == 0:
-            return b""  # a byte range of an empty object is not satisfiable
-        request: dict[str, Any] = {"Bucket": upload.bucket, "Key": upload.key, "Range": f"bytes=0-{max_bytes}"}
-        if not upload.version.startswith("etag:"):
-            request["VersionId"] = upload.version
+    def open(
+        self, bucket: str, key: str, version: str, *, start: int = 0, end: int | None = None
+    ) -> Iterator[bytes] | None:
+        """The bytes [start, end) of one version of an object as a stream of blocks (all of it without
+        `end`); None when that version is gone."""
+        if end is not None and end <= start:
+            return iter(())  # an empty range is not a satisfiable byte range
+        request: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if start or end is not None:
+            request["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
+        if not version.startswith("etag:"):
+            request["VersionId"] = version
         try:
             response = self._client.get_object(**request)
         except ClientError as error:
-            if str(error.response.get("Error", {}).get("Code")) in _GONE:
+            code = str(error.response.get("Error", {}).get("Code"))
+            if code in _GONE:
                 return None
+            if code == "InvalidRange":  # an empty object
+                return iter(())
             raise
-        data: bytes = response["Body"].read(max_bytes + 1)
-        return data
+        blocks: Iterator[bytes] = response["Body"].iter_chunks(chunk_size=BLOCK_BYTES)
+        return blocks

@@ -1,34 +1,63 @@
-"""Stage 1 of the worker: decide whether an upload is valid data, record by record, writing nothing.
+"""Phase 1 of an import: decide whether an upload is valid data, record by record, writing nothing.
 
-A file-level problem (too large, not UTF-8, not CSV, no records, too many) rejects the upload with that
-reason. Record-level problems never stop the scan: every record is checked, the invalid ones are
-counted and the first few reported with their line, and the upload is rejected as a whole, so an
-upload is imported completely or not at all."""
+The file is read once, as a stream. A file-level problem (not UTF-8, binary, not CSV, no records, too
+many, a line too long) rejects the upload with that reason. Record-level problems never stop the scan:
+every record is checked against the item model, the invalid ones are counted and the first few
+reported with their line and field, and the upload is rejected as a whole. A valid upload comes back
+with its plan: where each chunk of `chunk_records` records starts (byte offset and line), which is all
+phase 2 needs to import the chunks in parallel. The plan takes 16 bytes a chunk; nothing else grows
+with the file."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import re
-from collections.abc import Iterator
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from pydantic import ValidationError
 
 from ..models import IngestFormat, ItemIn, RecordError
+from .records import FileProblem, Line, Record, csv_records, json_records, lines
 
 MAX_REPORTED_ERRORS = 20
-CSV_COLUMNS = ("name", "description", "quantity")
-_DIGITS = re.compile(r"^[0-9]+$")
+# How often (in records) the scan asks whether its time is up.
+_TIME_CHECK_EVERY = 2048
+
+
+class OutOfTimeError(RuntimeError):
+    """The scan would not finish before the function's time is up (retried, like any transient failure)."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Records [first, first + records) of the upload: bytes [start, end), starting on line `line`."""
+
+    index: int
+    start: int
+    end: int
+    line: int
+    records: int
 
 
 @dataclass(frozen=True)
 class Valid:
-    """Every record of the upload, with the line it starts on."""
+    records: int
+    chunk_records: int
+    end: int  # the offset after the last record
+    columns: tuple[str, ...]  # CSV: the header's columns, in order; JSON Lines: none
+    starts: array[int] = field(repr=False)
+    start_lines: array[int] = field(repr=False)
 
-    records: tuple[tuple[int, ItemIn], ...]
+    @property
+    def chunk_count(self) -> int:
+        return len(self.starts)
+
+    def chunks(self) -> Iterator[Chunk]:
+        last = len(self.starts) - 1
+        for index, (start, line) in enumerate(zip(self.starts, self.start_lines, strict=True)):
+            end = self.end if index == last else self.starts[index + 1]
+            records = self.records - index * self.chunk_records if index == last else self.chunk_records
+            yield Chunk(index, start, end, line, records)
 
 
 @dataclass(frozen=True)
@@ -40,37 +69,43 @@ class Invalid:
 
 
 @dataclass
-class _FileProblem(Exception):
-    reason: str
-
-
-@dataclass
 class _Tally:
-    valid: list[tuple[int, ItemIn]] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
     invalid: int = 0
 
 
-def validate_upload(data: bytes, upload_format: IngestFormat, *, max_bytes: int, max_records: int) -> Valid | Invalid:
-    if len(data) > max_bytes:
-        return Invalid(f"the upload is larger than the limit of {max_bytes} bytes")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        return Invalid(f"the upload is not UTF-8 text (invalid byte at offset {error.start})")
-    if "\x00" in text:
-        return Invalid("the upload is binary data, not text")
-    rows = _json_lines(text) if upload_format == "jsonl" else _csv_rows(text)
+def validate_stream(
+    blocks: Iterable[bytes],
+    upload_format: IngestFormat,
+    *,
+    max_bytes: int,
+    max_records: int,
+    chunk_records: int,
+    out_of_time: Callable[[], bool] = lambda: False,
+) -> Valid | Invalid:
+    """Scan the whole upload; raises OutOfTimeError when `out_of_time()` says so before the end."""
+    counted = _Counted(blocks, max_bytes)
+    records, columns = _records(lines(counted), upload_format)
     tally = _Tally()
-    total = 0
+    starts: array[int] = array("q")
+    start_lines: array[int] = array("q")
+    total = end = 0
     try:
-        for line, row in rows:
+        for record in records:
+            if total % chunk_records == 0:
+                starts.append(record.start)
+                start_lines.append(record.line)
             total += 1
             if total > max_records:
                 return Invalid(f"the upload holds more than the limit of {max_records} records")
-            _check(tally, line, row)
-    except _FileProblem as problem:
+            if total % _TIME_CHECK_EVERY == 0 and out_of_time():
+                raise OutOfTimeError(f"validation stopped at line {record.line}: the function's time is nearly up")
+            _check(tally, record)
+            end = record.end
+    except FileProblem as problem:
         return Invalid(problem.reason)
+    if counted.too_large:
+        return Invalid(f"the upload is larger than the limit of {max_bytes} bytes")
     if total == 0:
         return Invalid("the upload holds no records")
     if tally.invalid:
@@ -80,68 +115,66 @@ def validate_upload(data: bytes, upload_format: IngestFormat, *, max_bytes: int,
             records=total,
             invalid_records=tally.invalid,
         )
-    return Valid(tuple(tally.valid))
+    return Valid(total, chunk_records, end, columns.value, starts, start_lines)
 
 
-def _check(tally: _Tally, line: int, row: dict[str, Any] | str) -> None:
-    if isinstance(row, str):
-        message = row
-    else:
-        try:
-            tally.valid.append((line, ItemIn.model_validate(row)))
-            return
-        except ValidationError as error:
-            message = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in error.errors())
-    tally.invalid += 1
-    if len(tally.errors) < MAX_REPORTED_ERRORS:
-        tally.errors.append(RecordError(line=line, message=message))
+class _Counted:
+    """The blocks of the stream, stopping once more than `limit` bytes have arrived."""
+
+    def __init__(self, blocks: Iterable[bytes], limit: int) -> None:
+        self._blocks = blocks
+        self._limit = limit
+        self.too_large = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        seen = 0
+        for block in self._blocks:
+            seen += len(block)
+            if seen > self._limit:
+                self.too_large = True
+                return
+            yield block
 
 
-def _json_lines(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    # Split on "\n" only: str.splitlines would also split inside JSON strings holding U+2028 and friends.
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.rstrip("\r")
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except (ValueError, RecursionError):
-            yield number, "not valid JSON"
-            continue
-        yield number, value if isinstance(value, dict) else "a record must be a JSON object"
+@dataclass
+class _Columns:
+    value: tuple[str, ...] = ()
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def _records(source: Iterable[Line], upload_format: IngestFormat) -> tuple[Iterator[Record], _Columns]:
+    columns = _Columns()
+    if upload_format == "jsonl":
+        return json_records(source), columns
+
+    def rows() -> Iterator[Record]:
+        for header, record in csv_records(source):
+            columns.value = header
+            yield record
+
+    return rows(), columns
+
+
+def item_of(record: Record) -> ItemIn | list[RecordError]:
+    """The record as an item, or what is wrong with it (one error per field at fault)."""
+    if isinstance(record.value, str):
+        return [RecordError(line=record.line, message=record.value)]
     try:
-        header = next(reader, None)
-        if header is None:
-            return
-        columns = [name.strip().lower() for name in header]
-        if "name" not in columns or len(set(columns)) != len(columns) or not set(columns) <= set(CSV_COLUMNS):
-            raise _FileProblem(
-                f"the CSV header must name the columns name, description (optional) and quantity (optional) "
-                f"once each; found {', '.join(columns)[:200]}"
+        return ItemIn.model_validate(record.value)
+    except ValidationError as error:
+        problems = []
+        for problem in error.errors():
+            name = ".".join(str(part) for part in problem["loc"])
+            problems.append(
+                RecordError(line=record.line, field=name or None, message=f"{name or 'record'}: {problem['msg']}")
             )
-        last_line = reader.line_num
-        for fields in reader:
-            start, last_line = last_line + 1, reader.line_num
-            if not fields or fields == [""]:
-                continue
-            if len(fields) != len(columns):
-                yield start, f"expected {len(columns)} fields, found {len(fields)}"
-                continue
-            yield start, _csv_record(dict(zip(columns, fields, strict=True)))
-    except csv.Error as error:
-        raise _FileProblem(f"the upload is not valid CSV (line {reader.line_num}: {error})") from error
+        return problems
 
 
-def _csv_record(row: dict[str, str]) -> dict[str, Any]:
-    record: dict[str, Any] = {"name": row["name"]}
-    if row.get("description"):
-        record["description"] = row["description"]
-    quantity = row.get("quantity", "").strip()
-    if quantity:
-        # Digits become a number (range-checked by the model); anything else fails the model as it is.
-        record["quantity"] = int(quantity) if _DIGITS.match(quantity) and len(quantity) <= 18 else quantity
-    return record
+def _check(tally: _Tally, record: Record) -> None:
+    outcome = item_of(record)
+    if isinstance(outcome, ItemIn):
+        return
+    tally.invalid += 1
+    room = MAX_REPORTED_ERRORS - len(tally.errors)
+    if room > 0:
+        tally.errors.extend(outcome[:room])

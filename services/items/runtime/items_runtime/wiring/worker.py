@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from ..data.chunk_queue import SqsChunkQueue
 from ..data.jobs import DynamoDbJobStore
 from ..data.uploads import S3UploadReader
 from ..settings import worker_settings
@@ -18,10 +19,10 @@ AWS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, conn
 _overrides: dict[str, Any] = {}
 
 
-def use(*, jobs: Any = None, reader: Any = None) -> None:
+def use(*, jobs: Any = None, reader: Any = None, chunks: Any = None) -> None:
     """Replace collaborators (tests); call with no arguments to restore the defaults."""
     _overrides.clear()
-    _overrides.update({k: v for k, v in {"jobs": jobs, "reader": reader}.items() if v})
+    _overrides.update({k: v for k, v in {"jobs": jobs, "reader": reader, "chunks": chunks}.items() if v})
 
 
 @cache
@@ -34,6 +35,11 @@ def _default_reader() -> S3UploadReader:
     return S3UploadReader(boto3.client("s3", config=AWS_CLIENT_CONFIG))
 
 
+@cache
+def _default_chunks() -> SqsChunkQueue:
+    return SqsChunkQueue(boto3.client("sqs", config=AWS_CLIENT_CONFIG), worker_settings().import_queue_url)
+
+
 def jobs() -> Any:
     return _overrides.get("jobs") or _default_jobs()
 
@@ -42,7 +48,11 @@ def reader() -> Any:
     return _overrides.get("reader") or _default_reader()
 
 
+def chunks() -> Any:
+    return _overrides.get("chunks") or _default_chunks()
+
+
 def clear() -> None:
-    for cached in (_default_jobs, _default_reader, worker_settings):
+    for cached in (_default_jobs, _default_reader, _default_chunks, worker_settings):
         cached.cache_clear()
     use()
