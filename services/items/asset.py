@@ -12,3 +12,15 @@ METRICS_NAMESPACE = "ServerlessPythonDelivery"
 # Uploads land under this prefix of the staging bucket (passed to both functions as UPLOAD_PREFIX).
 UPLOAD_PREFIX = "uploads/"
 OPENAPI_DOCUMENT = Path(__file__).parent / "openapi.json"
+
+
+def runtime_environment(service: str, environment: str) -> dict[str, str]:
+    """What every function of the asset runs with besides its own settings: Powertools' service,
+    namespace and log level, and no pydantic plugin discovery (the asset uses none, and looking for them
+    reads the metadata of every installed distribution at the first model of a cold start)."""
+    return {
+        "POWERTOOLS_SERVICE_NAME": service,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "POWERTOOLS_LOG_LEVEL": "DEBUG" if environment == "dev" else "INFO",
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
+    }

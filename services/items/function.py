@@ -9,7 +9,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from config.schema import FunctionConfig, IngestConfig
-from services.items.asset import API_HANDLER, METRICS_NAMESPACE, RUNTIME_DIR, UPLOAD_PREFIX
+from services.items.asset import API_HANDLER, METRICS_NAMESPACE, RUNTIME_DIR, UPLOAD_PREFIX, runtime_environment
 from services.items.ingest import ingest_environment
 from services.items.secrets import ItemsSecrets
 from services.items.tables import LIST_INDEX_NAME, ItemsTables
@@ -46,9 +46,7 @@ class ItemsFunction(ServiceFunction):
             "PAGINATION_SECRET_ARN": secrets.pagination.secret_arn,
             **ingest_environment(ingest, tables, ingest_bucket),
             "CORS_ALLOWED_ORIGINS": ",".join(cors_allowed_origins),
-            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": "DEBUG" if environment == "dev" else "INFO",
+            **runtime_environment(SERVICE_NAME, environment),
         }
         if settings.simulate_failure:
             variables["SIMULATE_FAILURE"] = "true"

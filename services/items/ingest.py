@@ -15,7 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from config.schema import IngestConfig
-from services.items.asset import IMPORTER_HANDLER, METRICS_NAMESPACE, RUNTIME_DIR, UPLOAD_PREFIX, WORKER_HANDLER
+from services.items.asset import IMPORTER_HANDLER, RUNTIME_DIR, UPLOAD_PREFIX, WORKER_HANDLER, runtime_environment
 from services.items.tables import ItemsTables
 from services.platform.buckets import access_log_bucket, private_bucket
 from services.platform.function import ServiceFunction
@@ -220,7 +220,7 @@ class IngestWorker(ServiceFunction):
                 "CHUNK_RECORDS": str(settings.chunk_records),
                 "IMPORT_QUEUE_URL": import_queue.queue_url,
                 **_source_environment("INGEST", source_dead_letters, MAX_RECEIVE_COUNT),
-                **_powertools(environment),
+                **runtime_environment(SERVICE_NAME, environment),
             },
             memory_mb=settings.worker_memory_mb,
             timeout=Duration.seconds(settings.worker_timeout_seconds),
@@ -272,7 +272,7 @@ class IngestImporter(ServiceFunction):
                 "IMPORT_WRITE_SHARE": str(settings.import_write_share),
                 "IMPORT_MAX_CONCURRENCY": str(settings.import_max_concurrency),
                 **_source_environment("IMPORT", source_dead_letters, IMPORT_MAX_RECEIVE_COUNT),
-                **_powertools(environment),
+                **runtime_environment(SERVICE_NAME, environment),
             },
             memory_mb=settings.import_memory_mb,
             timeout=Duration.seconds(settings.import_timeout_seconds),
@@ -303,14 +303,6 @@ def _read_uploads(bucket: s3.IBucket) -> iam.PolicyStatement:
     return iam.PolicyStatement(
         actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[bucket.arn_for_objects(f"{UPLOAD_PREFIX}*")]
     )
-
-
-def _powertools(environment: str) -> dict[str, str]:
-    return {
-        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-        "POWERTOOLS_LOG_LEVEL": "DEBUG" if environment == "dev" else "INFO",
-    }
 
 
 def ingest_environment(settings: IngestConfig, tables: ItemsTables, bucket: s3.IBucket) -> dict[str, str]:

@@ -97,7 +97,7 @@ def test_an_uploaded_csv_is_imported_and_its_items_can_be_read(api: Api, identit
     session = identity.session()  # upload statuses are never cached
     job = eventually(
         lambda: api.request("GET", f"/ingest/{ticket['id']}", session=session).json(),
-        lambda seen: seen["status"] not in ("PENDING", "VALIDATING"),
+        lambda seen: seen["status"] not in ("PENDING", "VALIDATING", "IMPORTING"),
         within=INGEST_WAIT_SECONDS,
         what="the upload to be processed",
     )

@@ -3,6 +3,7 @@ the chunk plan phase 2 reads back: each chunk's byte range yields exactly its re
 (and so the item ids) the whole file gives them, however the stream is cut into blocks."""
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -18,7 +19,7 @@ from items_runtime.logic.validation import (
     item_of,
     validate_stream,
 )
-from items_runtime.models import ItemIn
+from items_runtime.models import NAME_PATTERN, ItemIn
 
 LIMITS = {"max_bytes": 10_000, "max_records": 5, "chunk_records": 2}
 
@@ -206,9 +207,10 @@ def test_a_csv_without_a_usable_header_is_rejected(header: bytes) -> None:
     assert "CSV" in result.reason
 
 
-names = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=12).filter(
-    lambda n: n.strip() != ""
-)
+# Names the API accepts (no control character, a visible one at least), of any script.
+names = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=12
+).filter(lambda n: re.search(NAME_PATTERN, n) is not None)
 
 
 @settings(max_examples=40, deadline=None)

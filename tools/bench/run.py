@@ -208,6 +208,7 @@ def cold_starts(outdir: Path) -> list[Figure]:
             hooks_url = f"http://127.0.0.1:{hooks.server_port}"
             for scenario in (
                 scenarios.items_api(resources),
+                *scenarios.ingest_scenarios(resources, REPETITIONS * len(scenarios.VARIANTS), Path(directory)),
                 scenarios.pre_traffic_hook(hooks_url, endpoint),
                 scenarios.post_traffic_hook(hooks_url, endpoint),
             ):

@@ -27,7 +27,7 @@ def _group(module: str) -> str:
 def import_times(scenario_file: Path, variant: str, env: dict[str, str]) -> Counter[str]:
     """Microseconds of each package's own import time in one cold start."""
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", str(MEASURE), str(scenario_file), variant],
+        [sys.executable, "-X", "importtime", str(MEASURE), str(scenario_file), variant, "import-only"],
         env=env,
         capture_output=True,
         text=True,

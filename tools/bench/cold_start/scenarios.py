@@ -1,14 +1,17 @@
 """What each cold start serves, prepared once per bench run: the handler of each variant (ours, the
 bare boto3 limit making the same calls, the usual Powertools peer), its environment and its event.
 
-The items functions run over the emulated AWS built from the synthesized dev template (tools/emulator.py)
-with the environment that template gives them, so the bench cannot drift from what is deployed. The
+The items functions (the API, the ingest worker, the importer) run over the emulated AWS built from the
+synthesized dev template (tools/emulator.py) with the environment that template gives them, so the bench
+cannot drift from what is deployed. The
 deployment hooks call CodeDeploy and Lambda on tools/bench/cold_start/endpoints.py and CloudWatch on moto."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,3 +186,72 @@ def post_traffic_hook(hooks_endpoint: str, moto_endpoint: str) -> Scenario:
         event=lambda _: HOOK_EVENT,
         expect={"status": "Succeeded"},
     )
+
+
+def _roomy_table(resources: ItemsResources) -> None:
+    """Room for a chunk's writes at once: at dev's 2 write units a second the importer would pace 25
+    records over tens of seconds (pacing is the import bench's subject, not a cold start's)."""
+    roomy = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 10_000}
+    client("dynamodb", resources.endpoint).update_table(
+        TableName=resources.table_name,
+        ProvisionedThroughput=roomy,
+        GlobalSecondaryIndexUpdates=[
+            {"Update": {"IndexName": resources.list_index_name, "ProvisionedThroughput": roomy}}
+        ],
+    )
+
+
+def ingest_scenarios(resources: ItemsResources, events_per_function: int, scratch: Path) -> list[Scenario]:
+    """The ingest worker validating one upload and queueing its chunk, and the importer importing one
+    chunk: each cold start a fresh upload or chunk, made by the real API and worker beforehand
+    (tools/bench/cold_start/uploads.py)."""
+    _roomy_table(resources)
+    out = scratch / "ingest-events.json"
+    functions_environment = {
+        **base_environment(),
+        **resources.importer_environment,
+        **resources.worker_environment,
+        **resources.api_environment,
+        **client_environment(resources.endpoint),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "bench",
+    }
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.bench.cold_start.uploads",
+            str(out),
+            str(events_per_function),
+            resources.ingest_queue_url,
+            resources.import_queue_url,
+        ],
+        cwd=REPO_ROOT,
+        env=functions_environment,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    events = json.loads(out.read_text(encoding="utf-8"))
+    return [
+        Scenario(
+            name=f"ingest {kind}",
+            function_name=f"items-ingest-{kind}",
+            handlers={
+                "ours": f"items_runtime.{kind}:lambda_handler",
+                "limit": f"tools.bench.cold_start.bare_{kind}:lambda_handler",
+                "peer": f"tools.bench.cold_start.peer_{kind}:lambda_handler",
+            },
+            environment={
+                **base_environment(),
+                **environment,
+                **client_environment(resources.endpoint),
+                **lambda_environment(f"items-ingest-{kind}"),
+            },
+            event=lambda n, kind=kind: events[kind][n % len(events[kind])],  # type: ignore[misc]
+            expect={"batchItemFailures": []},
+        )
+        for kind, environment in (
+            ("worker", resources.worker_environment),
+            ("importer", resources.importer_environment),
+        )
+    ]

