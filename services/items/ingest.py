@@ -23,9 +23,9 @@ from services.platform.queues import dead_letter_queue, encrypted_queue
 
 # AWS's advice for an SQS event source: a visibility timeout of six times the function's timeout.
 VISIBILITY_TIMEOUT_FACTOR = 6
-MAX_RECEIVE_COUNT = 3
-# AWS's advice for a Lambda event source with a maximum concurrency: at least 5 receives, so that
-# receives the maximum turned away do not use up a chunk's attempts.
+# AWS's advice for a Lambda event source with a maximum concurrency (both queues have one): at least 5
+# receives, so that receives the maximum or a throttle turned away do not use up a message's attempts.
+MAX_RECEIVE_COUNT = 5
 IMPORT_MAX_RECEIVE_COUNT = 5
 # One upload, one chunk per invocation: each may take most of an invocation's time.
 BATCH_SIZE = 1
@@ -114,6 +114,18 @@ class ItemsIngest(Construct):
                     max_event_age=Duration.hours(24),
                 )
             ],
+        )
+        # The target's own statement admits EventBridge on the account alone (CDK's choice for an
+        # encrypted queue); only this rule may send.
+        self.queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyTheUploadRuleSends",
+                effect=iam.Effect.DENY,
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self.queue.queue_arn],
+                conditions={"ArnNotEquals": {"aws:SourceArn": self.rule.rule_arn}},
+            )
         )
 
         self.import_dead_letter_queue = dead_letter_queue(self, "ImportDeadLetterQueue", key=key)

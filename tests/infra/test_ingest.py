@@ -93,7 +93,7 @@ def test_the_queue_is_encrypted_and_redrives_to_the_dead_letter_queue(templates:
     dead_letters_id = _logical_id(template, "AWS::SQS::Queue", "IngestDeadLetterQueue")
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": [dead_letters_id, "Arn"]},
-        "maxReceiveCount": 3,
+        "maxReceiveCount": 5,
     }
     assert queue["KmsMasterKeyId"]["Fn::GetAtt"][0].startswith("Key")
     worker = resource_with_prefix(template, "AWS::Lambda::Function", "IngestWorkerFunction")["Properties"]
@@ -236,7 +236,7 @@ def test_the_functions_get_the_limits_queues_and_share_of_the_capacity_the_envir
     )
     assert (worker["MemorySize"], worker["Timeout"]) == (1769, 900)
     assert variables["IMPORT_QUEUE_URL"] == importer["Environment"]["Variables"]["IMPORT_QUEUE_URL"]
-    assert variables["INGEST_MAX_RECEIVE_COUNT"] == "3"
+    assert variables["INGEST_MAX_RECEIVE_COUNT"] == "5"
     assert variables["INGEST_DEAD_LETTER_QUEUE_ARN"]["Fn::GetAtt"][0].startswith("IngestDeadLetterQueue")
     own = importer["Environment"]["Variables"]
     assert (own["IMPORT_WRITE_SHARE"], own["IMPORT_MAX_CONCURRENCY"], own["IMPORT_MAX_RECEIVE_COUNT"]) == (

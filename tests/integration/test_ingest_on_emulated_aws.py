@@ -380,10 +380,10 @@ def test_a_dead_lettered_upload_ends_failed_instead_of_validating_forever_and_a_
     ticket = start(items_handler, claims=claims)
     upload(ticket, b'{"name": "late"}\n')
     reader = _failing_until_fixed(dependencies, "reader", lambda method, *a, **k: True)
-    assert drain(items_resources, items_resources.ingest_queue_url, ingest_worker) == 3
+    assert drain(items_resources, items_resources.ingest_queue_url, ingest_worker) == 5
     job = status_of(items_handler, ticket["id"], claims)
     assert (job["status"], job["imported"]) == ("FAILED", None)
-    assert job["reason"].startswith("the upload failed 3 attempts (ConnectionError: reader unreachable)")
+    assert job["reason"].startswith("the upload failed 5 attempts (ConnectionError: reader unreachable)")
     assert queue_depth(items_resources.endpoint, items_resources.ingest_dead_letter_queue_url) == 1
 
     reader["broken"] = False

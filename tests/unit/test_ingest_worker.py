@@ -26,7 +26,7 @@ WORKER_ENVIRONMENT = {
     "UPLOAD_URL_EXPIRY_SECONDS": "900",
     "CHUNK_RECORDS": "2",
     "IMPORT_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/111111111111/dev-items-IngestImportQueue",
-    "INGEST_MAX_RECEIVE_COUNT": "3",
+    "INGEST_MAX_RECEIVE_COUNT": "5",
     "INGEST_DEAD_LETTER_QUEUE_ARN": DEAD_LETTERS,
 }
 
@@ -201,12 +201,12 @@ def test_an_upload_that_fails_its_last_attempt_is_failed_with_how_to_resume(
         raise TimeoutError("S3 read timed out")
 
     monkeypatch.setattr(world.uploads, "open", unreachable)
-    assert run(event, attempt=2) == ["msg-0"]
+    assert run(event, attempt=4) == ["msg-0"]
     assert world.jobs.get(job_id).status == "VALIDATING"
-    assert run(event, attempt=3) == ["msg-0"]
+    assert run(event, attempt=5) == ["msg-0"]
     job = world.jobs.get(job_id)
     assert job.status == "FAILED"
-    assert job.reason == "the upload failed 3 attempts (TimeoutError: S3 read timed out); nothing new was written"
+    assert job.reason == "the upload failed 5 attempts (TimeoutError: S3 read timed out); nothing new was written"
     assert job.resume.startswith(
         "an operator fixes the cause, then redrives the ingest dead-letter queue "
         "(the stack's IngestDeadLetterQueueUrl output)"
@@ -229,7 +229,7 @@ def test_the_log_of_a_last_attempt_gives_the_operator_the_exact_redrive_command(
         raise TimeoutError("S3 read timed out")
 
     monkeypatch.setattr(world.uploads, "open", unreachable)
-    run(event, attempt=3)
+    run(event, attempt=5)
     (entry,) = [r for r in caplog.records if r.getMessage() == "upload failed its last attempt"]
     source = sqs_batch(event)["Records"][0]["eventSourceARN"]
     assert entry.redrive == f"aws sqs start-message-move-task --source-arn {DEAD_LETTERS} --destination-arn {source}"
