@@ -22,9 +22,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .data.chunk_queue import ChunkTask, chunk_task_from_message
-from .logic.attempts import Deadline, describe, is_last_attempt, redrive_command, redrive_hint
+from .last_attempt import FailedMessage, give_up_if_last_attempt
+from .logic.attempts import Deadline, describe, redrive_hint
 from .logic.importing import import_chunk
-from .logic.items import now
 from .logic.pacing import WriteBudget, import_rate
 from .observability import logger, metrics, tracer
 from .settings import importer_settings
@@ -77,30 +77,19 @@ def handle_message(record: SQSRecord, lambda_context: LambdaContext) -> str:
 
 
 def _give_up_if_last_attempt(record: SQSRecord, task: ChunkTask, error: Exception) -> None:
-    source = importer_settings().source
-    attempt = int(record.attributes.approximate_receive_count or 1)
     where = f"chunk {task.index + 1} of {task.chunks} (from line {task.line})"
-    if not is_last_attempt(attempt, source.max_receive_count):
-        logger.warning("chunk failed, SQS retries it", ingest_id=task.job_id, chunk=task.index, error=describe(error))
-        return
-    reason = (
-        f"{where} failed {attempt} attempts ({describe(error)}); the chunks counted in chunks_done are imported, "
-        "items of the others may be in part"
+    failed = FailedMessage(
+        kind="chunk",
+        job_id=task.job_id,
+        version=task.version,
+        reason=lambda attempts: (
+            f"{where} failed {attempts} attempts ({describe(error)}); the chunks counted in chunks_done are "
+            "imported, items of the others may be in part"
+        ),
+        resume=redrive_hint("import", "ImportDeadLetterQueueUrl", "the import goes on with that chunk"),
+        log_fields={"chunk": task.index},
     )
-    resume = redrive_hint("import", "ImportDeadLetterQueueUrl", "the import goes on with that chunk")
-    try:
-        marked = deps.get("jobs").fail(task.job_id, version=task.version, reason=reason, resume=resume, now=now())
-    except Exception:
-        logger.exception("could not mark the job FAILED", ingest_id=task.job_id)
-        return
-    logger.error(
-        "chunk failed its last attempt",
-        ingest_id=task.job_id,
-        marked_failed=marked,
-        reason=reason,
-        redrive=redrive_command(source.dead_letter_queue_arn, record.event_source_arn),
-    )
-    metrics.add_metric(name="UploadFailed", unit=MetricUnit.Count, value=1)
+    give_up_if_last_attempt(record, failed, error, source=importer_settings().source, jobs=lambda: deps.get("jobs"))
 
 
 @logger.inject_lambda_context

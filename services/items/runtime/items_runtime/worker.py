@@ -21,9 +21,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .data.uploads import Upload, upload_from_message
-from .logic.attempts import Deadline, describe, is_last_attempt, redrive_command, redrive_hint
+from .last_attempt import FailedMessage, give_up_if_last_attempt
+from .logic.attempts import Deadline, describe, redrive_hint
 from .logic.importing import Limits, ingest
-from .logic.items import now
 from .observability import logger, metrics, tracer
 from .settings import worker_settings
 from .wiring import worker as deps
@@ -68,26 +68,15 @@ def handle_message(record: SQSRecord, lambda_context: LambdaContext) -> str:
 
 
 def _give_up_if_last_attempt(record: SQSRecord, upload: Upload, error: Exception) -> None:
-    source = worker_settings().source
-    attempt = int(record.attributes.approximate_receive_count or 1)
-    if not is_last_attempt(attempt, source.max_receive_count):
-        logger.warning("upload failed, SQS retries it", ingest_id=upload.job_id, attempt=attempt, error=describe(error))
-        return
-    reason = f"the upload failed {attempt} attempts ({describe(error)}); nothing new was written"
-    resume = redrive_hint("ingest", "IngestDeadLetterQueueUrl", "the upload is validated again")
-    try:
-        marked = deps.jobs().fail(upload.job_id, version=upload.version, reason=reason, resume=resume, now=now())
-    except Exception:
-        logger.exception("could not mark the job FAILED", ingest_id=upload.job_id)
-        return
-    logger.error(
-        "upload failed its last attempt",
-        ingest_id=upload.job_id,
-        marked_failed=marked,
-        reason=reason,
-        redrive=redrive_command(source.dead_letter_queue_arn, record.event_source_arn),
+    failed = FailedMessage(
+        kind="upload",
+        job_id=upload.job_id,
+        version=upload.version,
+        reason=lambda attempts: f"the upload failed {attempts} attempts ({describe(error)}); nothing new was written",
+        resume=redrive_hint("ingest", "IngestDeadLetterQueueUrl", "the upload is validated again"),
+        log_fields={},
     )
-    metrics.add_metric(name="UploadFailed", unit=MetricUnit.Count, value=1)
+    give_up_if_last_attempt(record, failed, error, source=worker_settings().source, jobs=deps.jobs)
 
 
 @logger.inject_lambda_context
