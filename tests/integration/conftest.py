@@ -110,7 +110,7 @@ def serve(
 
     def start(handler: Handler) -> str:
         server = make_server(handler, TOKEN, synthesized.stage_template("dev"), api_key=API_KEY)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
         queues = (items_resources.ingest_queue_url, items_resources.import_queue_url)
         stop_workers = start_workers(

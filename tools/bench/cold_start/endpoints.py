@@ -73,7 +73,7 @@ def hook_endpoints(group: str, invoke_answer: dict[str, Any]) -> Iterator[_Serve
     """CodeDeploy (a deployment of `group`, in progress) and Lambda (every synchronous invoke answers
     `invoke_answer`) on one local port; its URL is `http://127.0.0.1:<server.server_port>`."""
     server = _Server(group, invoke_answer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield server
