@@ -65,6 +65,17 @@ def client(service: str, endpoint: str) -> Any:
     return boto3.client(service, endpoint_url=endpoint, region_name=REGION, **CREDENTIALS)
 
 
+def set_write_capacity(endpoint: str, table_name: str, index_name: str, units: int) -> None:
+    """Give a table and its index `units` write units a second (5 read units): room for imports,
+    which pace themselves to the smaller of the two."""
+    throughput = {"ReadCapacityUnits": 5, "WriteCapacityUnits": units}
+    client("dynamodb", endpoint).update_table(
+        TableName=table_name,
+        ProvisionedThroughput=throughput,
+        GlobalSecondaryIndexUpdates=[{"Update": {"IndexName": index_name, "ProvisionedThroughput": throughput}}],
+    )
+
+
 def _capacity(table: dict[str, Any]) -> dict[str, int]:
     """Provisioned throughput as the template sets it (the minimum of auto-scaled capacity)."""
     write = table["WriteProvisionedThroughputSettings"]["WriteCapacityAutoScalingSettings"]["MinCapacity"]

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from tests.synth_fixtures import Synthesized
-from tools.emulator import ItemsResources, client, client_environment, create_items_resources, start_moto
+from tools.emulator import (
+    ItemsResources,
+    client_environment,
+    create_items_resources,
+    set_write_capacity,
+    start_moto,
+)
 from tools.local_api import make_server, start_workers
 
 TOKEN = "local-test-token"  # noqa: S105 - the local stand-in for a Cognito token
@@ -98,14 +104,7 @@ def serve(
     """Serves a handler as the local API does (behind the dev template's API Gateway front door, the worker
     polling the ingest queue and the importer the import queue); returns its URL."""
     # Room for an upload's import: dev's 2 write units a second pace even one record over two seconds.
-    roomy = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 1_000}
-    client("dynamodb", items_resources.endpoint).update_table(
-        TableName=items_resources.table_name,
-        ProvisionedThroughput=roomy,
-        GlobalSecondaryIndexUpdates=[
-            {"Update": {"IndexName": items_resources.list_index_name, "ProvisionedThroughput": roomy}}
-        ],
-    )
+    set_write_capacity(items_resources.endpoint, items_resources.table_name, items_resources.list_index_name, 1_000)
     stops: list[Callable[[], None]] = []
 
     def start(handler: Handler) -> str:

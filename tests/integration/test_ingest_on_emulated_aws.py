@@ -17,11 +17,20 @@ import pytest
 
 from items_runtime.data.capacity import DynamoDbWriteCapacity
 from items_runtime.data.jobs import imported_item_id
-from tools.emulator import ItemsResources, client, create_table, poll_queue_once, queue_depth, redrive, sqs_event
+from tools.emulator import (
+    ItemsResources,
+    client,
+    create_table,
+    poll_queue_once,
+    queue_depth,
+    redrive,
+    set_write_capacity,
+    sqs_event,
+)
 from tools.events import FakeLambdaContext, rest_event
 
 CALLER = {"sub": "ingest-user"}
-ROOMY = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 10_000}
+ROOMY_UNITS = 10_000
 
 
 def api(handler: Any, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
@@ -92,13 +101,7 @@ def own_table(
     name = f"ingest-{request.node.name}"[:255]
     dynamodb = client("dynamodb", items_resources.endpoint)
     create_table(dynamodb, name, items_resources.template["Resources"][items_resources.table_name]["Properties"])
-    dynamodb.update_table(
-        TableName=name,
-        ProvisionedThroughput=ROOMY,
-        GlobalSecondaryIndexUpdates=[
-            {"Update": {"IndexName": items_resources.list_index_name, "ProvisionedThroughput": ROOMY}}
-        ],
-    )
+    set_write_capacity(items_resources.endpoint, name, items_resources.list_index_name, ROOMY_UNITS)
     monkeypatch.setenv("TABLE_NAME", name)
     for cached in (settings.api_settings, api._default_ingest_jobs, api._default_repository):
         cached.cache_clear()

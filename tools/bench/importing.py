@@ -259,16 +259,9 @@ class Emulated:
         self.table = self.resources.table_name
 
     def capacity(self, units: int) -> None:
-        from tools.emulator import client
+        from tools.emulator import set_write_capacity
 
-        throughput = {"ReadCapacityUnits": 5, "WriteCapacityUnits": units}
-        client("dynamodb", self.endpoint).update_table(
-            TableName=self.table,
-            ProvisionedThroughput=throughput,
-            GlobalSecondaryIndexUpdates=[
-                {"Update": {"IndexName": self.resources.list_index_name, "ProvisionedThroughput": throughput}}
-            ],
-        )
+        set_write_capacity(self.endpoint, self.table, self.resources.list_index_name, units)
 
     def fresh_table(self, units: int) -> None:
         from tools.emulator import client, create_table

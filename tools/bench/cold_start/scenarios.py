@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.emulator import ItemsResources, client, client_environment
+from tools.emulator import ItemsResources, client, client_environment, set_write_capacity
 from tools.events import rest_event
 from tools.lambda_assets import ASSET_DIRS, REPO_ROOT
+from tools.local_api import function_environment
 
 ITEM_ID = "0123456789abcdef0123456789abcdef"
 VARIANTS = ("ours", "limit", "peer")
@@ -188,34 +189,14 @@ def post_traffic_hook(hooks_endpoint: str, moto_endpoint: str) -> Scenario:
     )
 
 
-def _roomy_table(resources: ItemsResources) -> None:
-    """Room for a chunk's writes at once: at dev's 2 write units a second the importer would pace 25
-    records over tens of seconds (pacing is the import bench's subject, not a cold start's)."""
-    roomy = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 10_000}
-    client("dynamodb", resources.endpoint).update_table(
-        TableName=resources.table_name,
-        ProvisionedThroughput=roomy,
-        GlobalSecondaryIndexUpdates=[
-            {"Update": {"IndexName": resources.list_index_name, "ProvisionedThroughput": roomy}}
-        ],
-    )
-
-
 def ingest_scenarios(resources: ItemsResources, events_per_function: int, scratch: Path) -> list[Scenario]:
     """The ingest worker validating one upload and queueing its chunk, and the importer importing one
     chunk: each cold start a fresh upload or chunk, made by the real API and worker beforehand
     (tools/bench/cold_start/uploads.py)."""
-    _roomy_table(resources)
+    # Room for a chunk's writes at once: at dev's 2 write units a second the importer would pace 25
+    # records over tens of seconds (pacing is the import bench's subject, not a cold start's).
+    set_write_capacity(resources.endpoint, resources.table_name, resources.list_index_name, 10_000)
     out = scratch / "ingest-events.json"
-    functions_environment = {
-        **base_environment(),
-        **resources.importer_environment,
-        **resources.worker_environment,
-        **resources.api_environment,
-        **client_environment(resources.endpoint),
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": "bench",
-    }
     subprocess.run(
         [
             sys.executable,
@@ -227,7 +208,7 @@ def ingest_scenarios(resources: ItemsResources, events_per_function: int, scratc
             resources.import_queue_url,
         ],
         cwd=REPO_ROOT,
-        env=functions_environment,
+        env={**base_environment(), **function_environment(resources, resources.endpoint)},
         check=True,
         stdout=subprocess.DEVNULL,
     )

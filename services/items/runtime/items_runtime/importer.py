@@ -7,9 +7,7 @@ Messages that are not chunks are acknowledged and logged."""
 
 import gc
 
-# The collector waits while the function's modules load: they make hardly any garbage, and a full
-# collection amid the imports scans every object they created (about 15 % of a cold start, measured by
-# `make bench`). What they built is then frozen, so later collections do not scan it again.
+# As in api.py: the collector waits while the modules load, and what they built is then frozen.
 gc.disable()
 
 import time
